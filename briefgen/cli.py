@@ -1,0 +1,212 @@
+"""Turn command-line flags into calls of the pipeline stages (a thin Click layer).
+
+Only Click is imported at start-up; every stage is imported inside the command
+that needs it, so ``briefgen --help`` stays fast. Errors derived from
+:class:`briefgen.errors.BriefgenError` print as one ``Error:`` line; anything
+unexpected prints one line too unless ``--debug`` asks for the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .paths import builtin_content
+
+FORMAT_NAMES = ("html", "pdf", "docx")
+
+
+class FormatList(click.ParamType):
+    """A comma-separated list of output formats, e.g. ``pdf,docx``."""
+
+    name = "FORMATS"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        names = tuple(dict.fromkeys(v.strip().lower() for v in str(value).split(",") if v.strip()))
+        if not names:
+            self.fail("give at least one format", param, ctx)
+        for name in names:
+            if name not in FORMAT_NAMES:
+                self.fail(f"unknown format {name!r}; choose from: {', '.join(FORMAT_NAMES)}", param, ctx)
+        return names
+
+
+class Identifier(click.ParamType):
+    """An id as used in content: lower-case letters, digits and hyphens."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import re
+
+        text = str(value).strip()
+        if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", text):
+            self.fail(f"{text!r} is not an id (lower-case letters, digits, hyphens)", param, ctx)
+        return text
+
+
+def content_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--content",
+        type=click.Path(exists=True, path_type=Path),
+        default=None,
+        help="Content file or folder (default: the shipped EU strategy).",
+    )(func)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn unexpected exceptions into one line (or a traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.find_root().params.get("debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+            ) from exc
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="briefgen")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+def main(debug: bool) -> None:
+    """Turn structured strategy content into tailored briefings (HTML, PDF, Word)."""
+
+
+@main.command()
+@content_option
+@click.option(
+    "--audience",
+    "audiences",
+    multiple=True,
+    type=Identifier(),
+    help="Audience id, or 'all' (default). Repeat for several.",
+)
+@click.option("--format", "formats", type=FormatList(), default=None, help="Comma-separated: html,pdf,docx (default: all available).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True, help="Output folder.")
+@click.option("--focus", multiple=True, type=Identifier(), help="Focus-area id; repeat or comma-separate for several.")
+@click.option("--region", type=Identifier(), default=None, help="Region id: brings in that region's context.")
+@click.option("--length", type=click.Choice(["full", "summary"]), default="full", show_default=True, help="summary: a one-to-two page executive brief.")
+@click.option("--name", "person", default=None, help="Stakeholder name for the 'Prepared for' line.")
+@click.option("--organisation", default=None, help="Stakeholder organisation.")
+@click.option("--sector", default=None, help="Stakeholder sector.")
+@click.option("--country", default=None, help="Stakeholder country.")
+@click.option("--templates", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Template folder searched before the built-in templates (repeatable).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@handle_errors
+def build(
+    content: Path | None,
+    audiences: tuple[str, ...],
+    formats: tuple[str, ...] | None,
+    out: Path,
+    focus: tuple[str, ...],
+    region: str | None,
+    length: str,
+    person: str | None,
+    organisation: str | None,
+    sector: str | None,
+    country: str | None,
+    templates: tuple[Path, ...],
+    strict: bool,
+) -> None:
+    """Build briefs for one or all audiences into the output folder."""
+    from .build import BuildRequest
+    from .build import build as run_build
+    from .tailor import Stakeholder
+
+    if (organisation or sector or country) and not person:
+        raise click.UsageError("--organisation, --sector and --country need --name", ctx=click.get_current_context())
+    stakeholder = Stakeholder(person, organisation, sector, country) if person else None
+    chosen = () if not audiences or "all" in audiences else tuple(dict.fromkeys(audiences))
+    focus_ids = tuple(dict.fromkeys(f for item in focus for f in item.split(",") if f))
+    result = run_build(
+        BuildRequest(
+            content=content or builtin_content(),
+            out=out,
+            audiences=chosen,
+            formats=formats or (),
+            focus=focus_ids,
+            region=region,
+            length=length,  # type: ignore[arg-type]
+            stakeholder=stakeholder,
+            templates=templates,
+            strict=strict,
+        )
+    )
+    for record in result.files:
+        click.echo(f"wrote {out / record.path} ({record.bytes:,} bytes)")
+    click.echo(f"wrote {result.manifest} · {len(result.files)} files in {result.seconds:.2f} s")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@handle_errors
+def validate(path: Path | None) -> None:
+    """Check a content file or folder; report every problem with file:line:col."""
+    from .validate import validate as run_validate
+
+    content = run_validate(path or builtin_content())
+    s = content.strategy
+    recs = sum(len(a.recommendations) for a in s.audiences.values())
+    click.echo(
+        f"ok: {len(content.files)} files, {len(s.objectives)} objectives, {len(s.focus_areas)} focus areas, "
+        f"{len(s.audiences)} audiences, {recs} recommendations, {len(s.regions)} regions"
+    )
+
+
+@main.command()
+@content_option
+@handle_errors
+def audiences(content: Path | None) -> None:
+    """List audiences, focus-area ids and region ids of the content."""
+    from .validate import validate as run_validate
+
+    s = run_validate(content or builtin_content()).strategy
+    click.echo("Audiences:")
+    for key, audience in s.audiences.items():
+        click.echo(f"  {key:<22} {audience.label}: {audience.description}")
+    click.echo("Focus areas (--focus):")
+    for area in s.focus_areas:
+        click.echo(f"  {area.id:<22} {area.title}")
+    click.echo("Regions (--region):")
+    for region in s.regions:
+        click.echo(f"  {region.id:<22} {region.name}")
+
+
+@main.command()
+@handle_errors
+def schema() -> None:
+    """Print the JSON Schema of the content (for YAML language servers)."""
+    import json
+
+    from .model import Strategy
+
+    document = Strategy.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "briefgen content"
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def run() -> None:
+    """Console-script entry point."""
+    main(prog_name="briefgen")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

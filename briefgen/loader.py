@@ -1,0 +1,248 @@
+"""Turn YAML content files into plain data with a source position for every node.
+
+The loader walks PyYAML's event stream itself instead of using a constructor,
+which makes the dangerous and surprising parts of YAML impossible:
+
+* no tags: ``!!python/object`` and every other explicit tag is an error;
+* no anchors or aliases, so alias bombs cannot expand;
+* duplicate mapping keys are errors;
+* every plain scalar stays text (``No``, ``0755``, ``1e3`` are strings); only
+  ``null``/``~``/an empty value become ``None``. Types come from the model;
+* nesting deeper than :data:`MAX_DEPTH` and files larger than :data:`MAX_BYTES`
+  are refused, and so are bytes that are not UTF-8.
+
+Several files merge into one document: top-level keys must be unique across
+files, except ``audiences``, whose entries may live one per file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Problem
+
+MAX_DEPTH = 40
+MAX_BYTES = 5 * 1024 * 1024
+MERGED_KEYS = frozenset({"audiences"})
+NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class Loaded:
+    """Merged raw data plus where each node came from."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    positions: dict[PathKey, tuple[str, int, int]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def locate(self, path: PathKey) -> tuple[str, int, int]:
+        """Return the position of ``path`` or of its nearest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(tuple(path[:end]))
+            if found:
+                return found
+        return (str(self.files[0]) if self.files else "<content>", 1, 1)
+
+    def problem(self, path: PathKey, message: str) -> Problem:
+        file, line, col = self.locate(path)
+        return Problem(file, line, col, dotted(path), message)
+
+
+def dotted(path: PathKey) -> str:
+    """Render a field path as ``a.b[2].c``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Refused(Exception):
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+def content_files(source: Path) -> list[Path]:
+    """List the YAML files of a content source (a file or a folder, sorted)."""
+    if source.is_dir():
+        return sorted(p for p in source.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+    return [source]
+
+
+def display_name(path: Path) -> str:
+    """Show a path relative to the working folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return os.fspath(path)
+
+
+def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
+    """Parse one YAML file into plain data and positions; never raise on bad YAML."""
+    import yaml
+
+    name = display_name(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, {}, [Problem(name, 1, 1, "", f"file is {size} bytes; the limit is {MAX_BYTES}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, {}, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, {}, [Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x})")]
+
+    positions: dict[PathKey, tuple[str, int, int]] = {}
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        events = yaml.parse(text, Loader=loader_cls)
+        data = _build(events, name, positions)
+    except _Refused as exc:
+        line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
+        return None, positions, [Problem(name, line, col, "", exc.message)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, positions, [Problem(name, line, col, "", f"YAML syntax: {exc.problem or exc.context}")]
+    except yaml.YAMLError as exc:
+        return None, positions, [Problem(name, 1, 1, "", f"YAML: {exc}")]
+    return data, positions, []
+
+
+def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]]) -> Any:
+    """Build data from a YAML event stream, recording the position of every node."""
+    import yaml
+
+    documents: list[Any] = []
+
+    def node(event: Any, path: PathKey, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(event.start_mark, "aliases (*name) are not allowed in content")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _Refused(event.start_mark, f"anchors (&{anchor}) are not allowed in content")
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            raise _Refused(event.start_mark, f"tags ({tag}) are not allowed in content")
+        if isinstance(event, yaml.ScalarEvent):
+            positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
+            if event.style is None and event.value in NULLS:
+                return None
+            return event.value
+        positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
+        if isinstance(event, yaml.SequenceStartEvent):
+            items: list[Any] = []
+            for child in iterator:
+                if isinstance(child, yaml.SequenceEndEvent):
+                    return items
+                items.append(node(child, (*path, len(items)), depth + 1))
+        if isinstance(event, yaml.MappingStartEvent):
+            mapping: dict[str, Any] = {}
+            for key_event in iterator:
+                if isinstance(key_event, yaml.MappingEndEvent):
+                    return mapping
+                if not isinstance(key_event, yaml.ScalarEvent):
+                    raise _Refused(key_event.start_mark, "mapping keys must be plain text")
+                key = node(key_event, (*path, "\0key"), depth + 1)
+                key = "" if key is None else key
+                key_pos = (name, key_event.start_mark.line + 1, key_event.start_mark.column + 1)
+                if key in mapping:
+                    first = positions.get((*path, key), key_pos)
+                    raise _Refused(
+                        key_event.start_mark,
+                        f"duplicate key {key!r} (first defined at line {first[1]})",
+                    )
+                value = node(next(iterator), (*path, key), depth + 1)
+                # Point at the key rather than the value: that is where authors look.
+                positions[(*path, key)] = key_pos
+                mapping[key] = value
+        raise _Refused(getattr(event, "start_mark", None), f"unexpected YAML event {type(event).__name__}")
+
+    iterator = iter(events)
+    for event in iterator:
+        if isinstance(event, yaml.DocumentStartEvent):
+            body = next(iterator)
+            if isinstance(body, yaml.DocumentEndEvent):
+                documents.append(None)
+                continue
+            documents.append(node(body, (), 0))
+            next(iterator)  # DocumentEndEvent
+            if len(documents) > 1:
+                raise _Refused(body.start_mark, "a content file holds one YAML document")
+    positions.pop(("\0key",), None)
+    return documents[0] if documents else None
+
+
+def load(source: Path) -> Loaded:
+    """Load a content file or folder; collect every problem instead of stopping at one."""
+    result = Loaded()
+    if not source.exists():
+        result.problems.append(Problem(display_name(source), 1, 1, "", "no such file or folder"))
+        return result
+    files = content_files(source)
+    result.files = files
+    if not files:
+        result.problems.append(Problem(display_name(source), 1, 1, "", "no .yaml files in this folder"))
+        return result
+    owners: dict[PathKey, str] = {}
+    for path in files:
+        data, positions, problems = load_file(path)
+        result.problems.extend(problems)
+        if problems:
+            continue
+        name = display_name(path)
+        if data is None:
+            result.problems.append(Problem(name, 1, 1, "", "file is empty"))
+            continue
+        if not isinstance(data, dict):
+            result.problems.append(Problem(name, 1, 1, "", "the top level must be a mapping of keys"))
+            continue
+        for key, value in data.items():
+            if key in MERGED_KEYS and isinstance(value, dict):
+                target = result.data.setdefault(key, {})
+                if not isinstance(target, dict):
+                    continue
+                for sub, subvalue in value.items():
+                    clash = owners.get((key, sub))
+                    if clash:
+                        line = positions[(key, sub)][1]
+                        result.problems.append(
+                            Problem(name, line, 1, dotted((key, sub)), f"already defined in {clash}")
+                        )
+                        continue
+                    owners[(key, sub)] = name
+                    target[sub] = subvalue
+                    _copy_positions(positions, result.positions, (key, sub))
+                result.positions.setdefault((key,), positions[(key,)])
+                continue
+            clash = owners.get((key,))
+            if clash:
+                line = positions[(key,)][1]
+                result.problems.append(Problem(name, line, 1, key, f"already defined in {clash}"))
+                continue
+            owners[(key,)] = name
+            result.data[key] = value
+            _copy_positions(positions, result.positions, (key,))
+    return result
+
+
+def _copy_positions(src: dict[PathKey, Any], dst: dict[PathKey, Any], prefix: PathKey) -> None:
+    n = len(prefix)
+    for path, pos in src.items():
+        if path[:n] == prefix:
+            dst[path] = pos

@@ -1,0 +1,91 @@
+"""Turn finished documents into files on disk: atomic writes and the build manifest.
+
+A file is written to a temporary file in its destination folder, flushed to
+disk and renamed over the old one, so a reader (or a crash) never sees half a
+file and an earlier version stays intact until the new one is complete. The
+manifest is written the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where we can
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One written file as the manifest lists it."""
+
+    path: str
+    audience: str
+    format: str
+    bytes: int
+    sha256: str
+    content_sha256: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Return the manifest in ``folder``, or an empty one when absent or unreadable."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def update_manifest(folder: Path, records: list[FileRecord], generator: str) -> Path:
+    """Merge ``records`` into the folder's manifest and write it atomically.
+
+    Entries for files that this build did not touch are kept while the file
+    still exists, so building one audience does not forget the other.
+    """
+    previous = read_manifest(folder)
+    fresh = {r.path: asdict(r) for r in records}
+    kept = [
+        entry
+        for entry in previous.get("files", [])
+        if isinstance(entry, dict)
+        and entry.get("path") not in fresh
+        and (folder / str(entry.get("path"))).is_file()
+    ]
+    files = sorted([*kept, *fresh.values()], key=lambda e: str(e.get("path")))
+    manifest = {"manifest_version": MANIFEST_VERSION, "generator": generator, "files": files}
+    target = folder / MANIFEST
+    write_atomic(target, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    return target

@@ -1,0 +1,206 @@
+"""Turn a Brief into the one semantic HTML document that every writer reads.
+
+Rendering runs the audience's Jinja template in Jinja's sandbox with
+autoescaping and ``StrictUndefined``; Markdown in content is rendered with raw
+HTML switched off, headings and images disabled, and links limited to
+``http(s):``, ``mailto:`` and in-document anchors. After the template, a
+finishing pass gives every heading an id and fills the table-of-contents
+placeholder from the headings, so TOC entries can never drift from the text.
+
+The element set of the result is documented in ``docs/html-intermediate.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import RenderError
+from .paths import builtin_templates
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from .tailor import Brief
+
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+TOC_LEVELS = 2
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The HTML document of one brief plus facts the writers and manifest need."""
+
+    html: str
+    title: str
+    language: str
+    template: str
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "linkify": False})
+    md.enable(["replacements", "smartquotes"])
+    md.disable(["heading", "lheading", "image", "html_block", "html_inline"])
+
+    def validate_link(url: str) -> bool:
+        lowered = url.strip().lower()
+        return lowered.startswith(SAFE_SCHEMES) or lowered.startswith("#")
+
+    md.validateLink = validate_link
+    return md
+
+
+def markdown_block(text: str | None) -> Any:
+    """Render Markdown paragraphs and lists to safe HTML markup."""
+    from markupsafe import Markup
+
+    if not text:
+        return Markup("")
+    return Markup(_markdown().render(text).strip())
+
+
+def markdown_inline(text: str | None) -> Any:
+    """Render one line of Markdown (emphasis, links) without a paragraph around it."""
+    from markupsafe import Markup
+
+    if not text:
+        return Markup("")
+    return Markup(_markdown().renderInline(text).strip())
+
+
+def slugify(text: str) -> str:
+    """Make an id from heading text: ascii letters, digits and hyphens."""
+    norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", norm.lower()).strip("-")
+    return slug or "section"
+
+
+def format_date(value: Any) -> str:
+    """Format a date the way briefs print it: 5 June 2025."""
+    return f"{value.day} {value:%B %Y}" if value is not None else ""
+
+
+def template_dirs(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """The template search path: user folders first, then the built-in templates."""
+    return (*extra, builtin_templates())
+
+
+@functools.lru_cache(maxsize=8)
+def environment(search_path: tuple[Path, ...]) -> Environment:
+    """A sandboxed, autoescaping, strict Jinja environment over ``search_path``."""
+    from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader([str(p) for p in search_path]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = markdown_block
+    env.filters["md_inline"] = markdown_inline
+    env.filters["slug"] = slugify
+    env.filters["date"] = format_date
+    return env
+
+
+def template_name(audience: str) -> str:
+    """The template file that renders ``audience``."""
+    return f"{audience}.html.j2"
+
+
+def render(brief: Brief, *, templates: tuple[Path, ...] = (), css: str | None = None) -> Rendered:
+    """Render ``brief`` with its audience template; return the finished HTML."""
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+
+    env = environment(template_dirs(templates))
+    name = template_name(brief.audience_id)
+    try:
+        template = env.get_template(name)
+        html = template.render(brief=brief, css=css)
+    except TemplateNotFound as exc:
+        raise RenderError(
+            f"no template for audience {brief.audience_id!r}: add {exc.name} to a template folder"
+        ) from None
+    except TemplateSyntaxError as exc:
+        raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except UndefinedError as exc:
+        raise RenderError(f"{_template_place(exc, name)}: undefined: {exc.message}") from None
+    except TemplateError as exc:
+        raise RenderError(f"{_template_place(exc, name)}: {exc}") from None
+    return Rendered(html=finish(html), title=brief.title, language=brief.language, template=name)
+
+
+def _template_place(exc: BaseException, fallback: str) -> str:
+    """Find the template file and line in a Jinja traceback."""
+    tb = exc.__traceback__
+    place = fallback
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.endswith(".j2"):
+            place = f"{code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return place
+
+
+def finish(html: str) -> str:
+    """Give headings ids and fill the ``nav.toc`` placeholder from them."""
+    import lxml.html
+
+    doc = lxml.html.document_fromstring(html)
+    used: set[str] = {el.get("id") for el in doc.iter() if el.get("id")}
+    entries: list[tuple[int, str, str]] = []
+    for el in doc.iter("h1", "h2", "h3"):
+        if el.get("id") is None:
+            base = slugify(el.text_content())
+            candidate, n = base, 2
+            while candidate in used:
+                candidate, n = f"{base}-{n}", n + 1
+            el.set("id", candidate)
+            used.add(candidate)
+        level = int(el.tag[1])
+        if level <= TOC_LEVELS and "no-toc" not in (el.get("class") or "").split():
+            entries.append((level, el.get("id"), " ".join(el.text_content().split())))
+    for nav in doc.iter("nav"):
+        if "toc" not in (nav.get("class") or "").split():
+            continue
+        for old in nav.findall("ol"):
+            nav.remove(old)
+        nav.append(_toc_list(entries))
+    out = lxml.html.tostring(doc, doctype="<!DOCTYPE html>", encoding="unicode", method="html")
+    return out if out.endswith("\n") else out + "\n"
+
+
+def _toc_list(entries: list[tuple[int, str, str]]) -> Any:
+    """Build the TOC as an ``ol`` of chapters, each holding an ``ol`` of its sections."""
+    from lxml.html import Element
+
+    root = Element("ol")
+    root.set("class", "toc-list")
+    chapter = None
+    sub = None
+    for level, ident, text in entries:
+        item = Element("li")
+        item.set("class", f"toc-level-{level}")
+        link = Element("a")
+        link.set("href", f"#{ident}")
+        link.text = text
+        item.append(link)
+        if level == 1 or chapter is None:
+            root.append(item)
+            chapter, sub = item, None
+            continue
+        if sub is None:
+            sub = Element("ol")
+            chapter.append(sub)
+        sub.append(item)
+    return root
