@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .errors import BriefgenError, UsageError
+from .errors import BriefgenError, UsageError, WarningAsError
+from .log import collect
 from .output import FileRecord, sha256, update_manifest, write_atomic
 from .tailor import Length, Options, Stakeholder
 
@@ -33,6 +34,8 @@ class BuildRequest:
     stakeholder: Stakeholder | None = None
     templates: tuple[Path, ...] = ()
     strict: bool = False
+    pdf_variant: str | None = None
+    page_size: str = "a4"
 
 
 @dataclass
@@ -40,6 +43,7 @@ class BuildResult:
     """What a build wrote and how long it took."""
 
     files: list[FileRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     manifest: Path | None = None
     seconds: float = 0.0
 
@@ -85,8 +89,13 @@ def build(request: BuildRequest) -> BuildResult:
     strategy = content.strategy
     audiences = request.audiences or tuple(strategy.audiences)
     options = writers.WriteOptions(
-        templates=request.templates, strict=request.strict, source_date_epoch=source_date_epoch()
+        templates=request.templates,
+        strict=request.strict,
+        source_date_epoch=source_date_epoch(),
+        pdf_variant=request.pdf_variant,
+        page_size=request.page_size,
     )
+    result = BuildResult()
     pending: list[tuple[Path, bytes, FileRecord]] = []
     for audience in audiences:
         tailoring = Options(
@@ -105,11 +114,16 @@ def build(request: BuildRequest) -> BuildResult:
             raise
         stem = file_stem(request, audience)
         for name, write in chosen.items():
+            where = f"audience {audience!r}, format {name}"
             try:
-                data = write(document, options)
+                with collect() as warnings:
+                    data = write(document, options)
             except BriefgenError as exc:
-                exc.message = f"audience {audience!r}, format {name}: {exc.message}"
+                exc.message = f"{where}: {exc.message}"
                 raise
+            result.warnings += [f"{where}: {w}" for w in warnings]
+            if warnings and request.strict:
+                raise WarningAsError(f"{where}: {warnings[0]} (--strict turns warnings into errors)")
             path = request.out / f"{stem}{writers.extension(name)}"
             record = FileRecord(
                 path=path.name,
@@ -127,7 +141,6 @@ def build(request: BuildRequest) -> BuildResult:
                 },
             )
             pending.append((path, data, record))
-    result = BuildResult()
     for path, data, record in pending:
         write_atomic(path, data)
         result.files.append(record)

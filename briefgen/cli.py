@@ -9,6 +9,7 @@ unexpected prints one line too unless ``--debug`` asks for the traceback.
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,9 @@ class FormatList(click.ParamType):
 
     name = "FORMATS"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, ...]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, ...]:
         if isinstance(value, tuple):
             return value
         names = tuple(dict.fromkeys(v.strip().lower() for v in str(value).split(",") if v.strip()))
@@ -87,6 +90,21 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 def main(debug: bool) -> None:
     """Turn structured strategy content into tailored briefings (HTML, PDF, Word)."""
+    show_warnings()
+
+
+class _EchoWarnings(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        click.secho(f"warning: {record.getMessage()}", fg="yellow", err=True)
+
+
+def show_warnings() -> None:
+    """Print briefgen's warnings on standard error, once."""
+    logger = logging.getLogger("briefgen")
+    if not any(isinstance(h, _EchoWarnings) for h in logger.handlers):
+        logger.addHandler(_EchoWarnings(logging.WARNING))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 @main.command()
@@ -98,16 +116,48 @@ def main(debug: bool) -> None:
     type=Identifier(),
     help="Audience id, or 'all' (default). Repeat for several.",
 )
-@click.option("--format", "formats", type=FormatList(), default=None, help="Comma-separated: html,pdf,docx (default: all available).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("output"), show_default=True, help="Output folder.")
-@click.option("--focus", multiple=True, type=Identifier(), help="Focus-area id; repeat or comma-separate for several.")
+@click.option(
+    "--format",
+    "formats",
+    type=FormatList(),
+    default=None,
+    help="Comma-separated: html,pdf,docx (default: all available).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder.",
+)
+@click.option(
+    "--focus", multiple=True, type=Identifier(), help="Focus-area id; repeat or comma-separate for several."
+)
 @click.option("--region", type=Identifier(), default=None, help="Region id: brings in that region's context.")
-@click.option("--length", type=click.Choice(["full", "summary"]), default="full", show_default=True, help="summary: a one-to-two page executive brief.")
+@click.option(
+    "--length",
+    type=click.Choice(["full", "summary"]),
+    default="full",
+    show_default=True,
+    help="summary: a one-to-two page executive brief.",
+)
 @click.option("--name", "person", default=None, help="Stakeholder name for the 'Prepared for' line.")
 @click.option("--organisation", default=None, help="Stakeholder organisation.")
 @click.option("--sector", default=None, help="Stakeholder sector.")
 @click.option("--country", default=None, help="Stakeholder country.")
-@click.option("--templates", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Template folder searched before the built-in templates (repeatable).")
+@click.option(
+    "--templates",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Template folder searched before the built-in templates (repeatable).",
+)
+@click.option(
+    "--pdf-variant",
+    type=click.Choice(["pdf/ua-1", "pdf/a-3b"]),
+    default=None,
+    help="PDF standard to follow (default: tagged PDF).",
+)
+@click.option("--page-size", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @handle_errors
 def build(
@@ -123,6 +173,8 @@ def build(
     sector: str | None,
     country: str | None,
     templates: tuple[Path, ...],
+    pdf_variant: str | None,
+    page_size: str,
     strict: bool,
 ) -> None:
     """Build briefs for one or all audiences into the output folder."""
@@ -131,7 +183,9 @@ def build(
     from .tailor import Stakeholder
 
     if (organisation or sector or country) and not person:
-        raise click.UsageError("--organisation, --sector and --country need --name", ctx=click.get_current_context())
+        raise click.UsageError(
+            "--organisation, --sector and --country need --name", ctx=click.get_current_context()
+        )
     stakeholder = Stakeholder(person, organisation, sector, country) if person else None
     chosen = () if not audiences or "all" in audiences else tuple(dict.fromkeys(audiences))
     focus_ids = tuple(dict.fromkeys(f for item in focus for f in item.split(",") if f))
@@ -147,6 +201,8 @@ def build(
             stakeholder=stakeholder,
             templates=templates,
             strict=strict,
+            pdf_variant=pdf_variant,
+            page_size=page_size,
         )
     )
     for record in result.files:
@@ -201,6 +257,22 @@ def schema() -> None:
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "briefgen content"
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@handle_errors
+def doctor() -> None:
+    """Check the libraries and tools briefgen uses, and say what a missing one means."""
+    from .doctor import checks
+
+    failed = False
+    for check in checks():
+        mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}[check.status]
+        click.echo(f"{click.style(mark, fg=colour)} {check.name}: {check.detail}")
+        failed = failed or check.status == "fail"
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 def run() -> None:

@@ -215,8 +215,10 @@ class Strategy(Item):
             for i, rec in enumerate(audience.recommendations):
                 if rec.id in seen or rec.id in rec_ids:
                     problems.append(
-                        (("audiences", name, "recommendations", i, "id"),
-                         f"duplicate recommendation id {rec.id!r}")
+                        (
+                            ("audiences", name, "recommendations", i, "id"),
+                            f"duplicate recommendation id {rec.id!r}",
+                        )
                     )
                 seen.add(rec.id)
             rec_ids |= seen
@@ -254,16 +256,20 @@ class Strategy(Item):
                     )
                 if sec.kind != "table" and not sec.entries:
                     problems.append(
-                        (("audiences", name, "sections", i, "entries"),
-                         f"a {sec.kind} section needs at least one entry")
+                        (
+                            ("audiences", name, "sections", i, "entries"),
+                            f"a {sec.kind} section needs at least one entry",
+                        )
                     )
                 if sec.table is not None:
                     width = len(sec.table.columns)
                     for r, row in enumerate(sec.table.rows):
                         if len(row) != width:
                             problems.append(
-                                (("audiences", name, "sections", i, "table", "rows", r),
-                                 f"row has {len(row)} cells, the table has {width} columns")
+                                (
+                                    ("audiences", name, "sections", i, "table", "rows", r),
+                                    f"row has {len(row)} cells, the table has {width} columns",
+                                )
                             )
         for i, initiative in enumerate(self.initiatives):
             refs("region", initiative.regions, ("initiatives", i, "regions"))

@@ -199,9 +199,7 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
             area=area,
             in_focus=area.id in focus_rank,
             objectives=tuple(objectives[o] for o in area.objectives),
-            recommendations=tuple(
-                r.rec.id for r in recommendations if area.id in r.rec.focus_areas
-            ),
+            recommendations=tuple(r.rec.id for r in recommendations if area.id in r.rec.focus_areas),
         )
         for _, area in area_order
     )

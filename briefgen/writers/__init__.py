@@ -33,6 +33,8 @@ class WriteOptions:
     templates: tuple[Path, ...] = ()
     strict: bool = False
     source_date_epoch: int | None = None
+    pdf_variant: str | None = None
+    page_size: str = "a4"
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -1,0 +1,208 @@
+"""Turn the HTML intermediate form into a tagged PDF with WeasyPrint.
+
+The only module that imports WeasyPrint. Work that is the same for every
+document (font configuration, parsing the stylesheets, reading the shipped
+fonts' character maps) is done once per process and cached. Resources are
+fetched through :class:`SafeFetcher`: ``data:`` URLs and regular files inside
+the template folders only; everything else is refused with a warning naming
+the URL, and attachments are removed before rendering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import mimetypes
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from ..errors import UsageError
+from ..log import route, warn
+from ..render import template_dirs
+
+if TYPE_CHECKING:
+    from ..render import Rendered
+    from . import WriteOptions
+
+route("weasyprint")
+
+STYLESHEETS = ("css/fonts.css", "css/brief.css", "css/print.css")
+PAGE_SIZES = {"a4": "A4", "letter": "letter"}
+VARIANTS = ("pdf/ua-1", "pdf/a-3b")
+MAX_RESOURCE_BYTES = 20 * 1024 * 1024
+
+
+class SafeFetcher(URLFetcher):
+    """Fetch ``data:`` URLs and regular files inside ``roots``; refuse everything else."""
+
+    def __init__(self, roots: tuple[Path, ...]) -> None:
+        super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
+        self.roots = tuple(root.resolve() for root in roots)
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = self._allowed_file(url)
+            if path is not None:
+                mime, _ = mimetypes.guess_type(path.name)
+                return URLFetcherResponse(
+                    url, path.read_bytes(), {"Content-Type": mime or "application/octet-stream"}
+                )
+        shown = url if len(url) < 120 else url[:117] + "..."
+        warn("refused to fetch %s: only data: URLs and files in the template folders are allowed", shown)
+        raise ValueError(f"refused: {shown}")
+
+    def _allowed_file(self, url: str) -> Path | None:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return None
+        try:
+            path = Path(unquote(parts.path)).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        if not any(path.is_relative_to(root) for root in self.roots):
+            return None
+        if not path.is_file() or path.stat().st_size > MAX_RESOURCE_BYTES:
+            return None
+        return path
+
+
+@functools.lru_cache(maxsize=1)
+def font_config() -> FontConfiguration:
+    """One font configuration per process: @font-face rules are loaded once."""
+    return FontConfiguration()
+
+
+def _find(search_path: tuple[Path, ...], name: str) -> Path | None:
+    return next((folder / name for folder in search_path if (folder / name).is_file()), None)
+
+
+@functools.lru_cache(maxsize=16)
+def stylesheets(search_path: tuple[Path, ...], page_size: str) -> tuple[Any, ...]:
+    """Parse the print stylesheets once per template search path and page size."""
+    fetcher = SafeFetcher(search_path)
+    sheets = []
+    for name in STYLESHEETS:
+        path = _find(search_path, name)
+        if path is not None:
+            sheets.append(
+                CSS(
+                    string=path.read_text(encoding="utf-8"),
+                    base_url=path.as_uri(),
+                    url_fetcher=fetcher,
+                    font_config=font_config(),
+                )
+            )
+    size = PAGE_SIZES[page_size]
+    sheets.append(CSS(string=f"@page {{ size: {size}; }}", font_config=font_config()))
+    return tuple(sheets)
+
+
+@functools.lru_cache(maxsize=16)
+def covered_characters(search_path: tuple[Path, ...]) -> frozenset[int]:
+    """Every code point that some shipped font in the search path can draw."""
+    from fontTools.ttLib import TTFont
+
+    points: set[int] = set()
+    for folder in search_path:
+        for font_path in sorted((folder / "fonts").glob("*.[ot]tf")):
+            with TTFont(font_path, lazy=True) as font:
+                points.update(font.getBestCmap() or {})
+    return frozenset(points)
+
+
+def report_missing_glyphs(tree: Any, covered: frozenset[int]) -> None:
+    """Warn once per character that no shipped font has, naming where it occurs."""
+    if not covered:
+        return
+    seen: set[str] = set()
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in ("style", "script", "head", "title"):
+            continue
+        for text, holder in ((element.text, element), (element.tail, element.getparent())):
+            if not text:
+                continue
+            for char in set(text) - seen:
+                if ord(char) in covered or char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
+                    continue
+                seen.add(char)
+                warn(
+                    "no shipped font has %s (U+%04X %s), found in %s",
+                    char,
+                    ord(char),
+                    unicodedata.name(char, "unnamed"),
+                    _where(holder),
+                )
+
+
+def _where(element: Any) -> str:
+    """Describe an element by its nearest id or heading, for warnings."""
+    node = element
+    while node is not None:
+        if node.get("id"):
+            return f"<{node.tag} id={node.get('id')!r}>"
+        node = node.getparent()
+    return f"<{element.tag}>"
+
+
+def remove_attachments(tree: Any) -> None:
+    """Drop ``rel=attachment`` links so nothing is embedded in the PDF."""
+    for element in list(tree.iter("link", "a")):
+        rels = (element.get("rel") or "").lower().split()
+        if "attachment" not in rels:
+            continue
+        warn("refused attachment %s: briefs embed no files", element.get("href", "(no href)"))
+        if element.tag == "link":
+            element.getparent().remove(element)
+        else:
+            del element.attrib["rel"]
+
+
+def timestamp(epoch: int | None) -> str:
+    """ISO date for the PDF's creation and modification dates."""
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def write(document: Rendered, options: WriteOptions) -> bytes:
+    """Lay out ``document`` with the print CSS and return PDF bytes."""
+    import lxml.html
+
+    if options.page_size not in PAGE_SIZES:
+        raise UsageError(f"--page-size: choose from {', '.join(PAGE_SIZES)}")
+    if options.pdf_variant is not None and options.pdf_variant not in VARIANTS:
+        raise UsageError(f"--pdf-variant: choose from {', '.join(VARIANTS)}")
+    search_path = template_dirs(options.templates)
+    tree = lxml.html.document_fromstring(document.html)
+    remove_attachments(tree)
+    report_missing_glyphs(
+        tree.body if tree.find("body") is not None else tree, covered_characters(search_path)
+    )
+    html = lxml.html.tostring(tree, encoding="unicode", method="html")
+    fetcher = SafeFetcher(search_path)
+    rendered = HTML(string=html, base_url=search_path[-1].as_uri() + "/", url_fetcher=fetcher).render(
+        stylesheets=list(stylesheets(search_path, options.page_size)),
+        font_config=font_config(),
+        pdf_tags=True,
+    )
+    stamp = timestamp(options.source_date_epoch)
+    rendered.metadata.created = stamp
+    rendered.metadata.modified = stamp
+    rendered.metadata.generator = "briefgen"
+    rendered.metadata.attachments = []
+    identifier = hashlib.sha256(document.html.encode("utf-8")).hexdigest()[:32].encode()
+    return rendered.write_pdf(
+        pdf_variant=options.pdf_variant,
+        pdf_tags=True,
+        pdf_identifier=identifier,
+        attachments=[],
+    )

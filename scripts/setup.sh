@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up briefgen on a fresh Debian or Ubuntu machine: system libraries, then a
+# virtual environment in .venv with briefgen installed (with --test: the test extra too).
+#
+#   bash scripts/setup.sh            # to build briefs
+#   bash scripts/setup.sh --test     # to run the tests as well
+#
+# System packages (installed with apt-get when run as root or with sudo; otherwise listed):
+#   libpango-1.0-0 libpangoft2-1.0-0   text layout for WeasyPrint (required for PDF)
+#   libharfbuzz-subset0                fast font subsetting (without it PDFs are slower)
+#   poppler-utils                      pdftoppm/pdfinfo, to look at PDFs (optional)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+
+packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing system packages:$missing"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    sudo apt-get update -qq >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  else
+    echo "setup: please install these system packages:$missing" >&2
+  fi
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".$extra"
+.venv/bin/briefgen doctor || true
