@@ -56,6 +56,20 @@ class Identifier(click.ParamType):
         return text
 
 
+class IdentifierList(Identifier):
+    """One or more ids separated by commas, e.g. ``cybersecurity,emerging-tech``."""
+
+    name = "ID[,ID...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        parts = [p for p in str(value).split(",") if p.strip()]
+        if not parts:
+            self.fail("give at least one id", param, ctx)
+        return tuple(super(IdentifierList, self).convert(p, param, ctx) for p in parts)
+
+
 def content_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--content",
@@ -104,7 +118,6 @@ def show_warnings() -> None:
     if not any(isinstance(h, _EchoWarnings) for h in logger.handlers):
         logger.addHandler(_EchoWarnings(logging.WARNING))
         logger.setLevel(logging.INFO)
-        logger.propagate = False
 
 
 @main.command()
@@ -131,7 +144,10 @@ def show_warnings() -> None:
     help="Output folder.",
 )
 @click.option(
-    "--focus", multiple=True, type=Identifier(), help="Focus-area id; repeat or comma-separate for several."
+    "--focus",
+    multiple=True,
+    type=IdentifierList(),
+    help="Focus-area id; repeat or comma-separate for several.",
 )
 @click.option("--region", type=Identifier(), default=None, help="Region id: brings in that region's context.")
 @click.option(
@@ -165,7 +181,7 @@ def build(
     audiences: tuple[str, ...],
     formats: tuple[str, ...] | None,
     out: Path,
-    focus: tuple[str, ...],
+    focus: tuple[tuple[str, ...], ...],
     region: str | None,
     length: str,
     person: str | None,
@@ -188,7 +204,7 @@ def build(
         )
     stakeholder = Stakeholder(person, organisation, sector, country) if person else None
     chosen = () if not audiences or "all" in audiences else tuple(dict.fromkeys(audiences))
-    focus_ids = tuple(dict.fromkeys(f for item in focus for f in item.split(",") if f))
+    focus_ids = tuple(dict.fromkeys(f for group in focus for f in group))
     result = run_build(
         BuildRequest(
             content=content or builtin_content(),

@@ -141,7 +141,7 @@ def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]
             raise _Refused(event.start_mark, f"tags ({tag}) are not allowed in content")
         if isinstance(event, yaml.ScalarEvent):
             positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
-            if event.style is None and event.value in NULLS:
+            if not event.style and event.value in NULLS:
                 return None
             return event.value
         positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
@@ -220,9 +220,9 @@ def load(source: Path) -> Loaded:
                 for sub, subvalue in value.items():
                     clash = owners.get((key, sub))
                     if clash:
-                        line = positions[(key, sub)][1]
+                        _, line, col = positions[(key, sub)]
                         result.problems.append(
-                            Problem(name, line, 1, dotted((key, sub)), f"already defined in {clash}")
+                            Problem(name, line, col, dotted((key, sub)), f"already defined in {clash}")
                         )
                         continue
                     owners[(key, sub)] = name
@@ -232,8 +232,8 @@ def load(source: Path) -> Loaded:
                 continue
             clash = owners.get((key,))
             if clash:
-                line = positions[(key,)][1]
-                result.problems.append(Problem(name, line, 1, key, f"already defined in {clash}"))
+                _, line, col = positions[(key,)]
+                result.problems.append(Problem(name, line, col, key, f"already defined in {clash}"))
                 continue
             owners[(key,)] = name
             result.data[key] = value

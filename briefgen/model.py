@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -192,91 +192,111 @@ class Strategy(Item):
 
     def check_references(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Return (field path, message) for every duplicate id and broken cross-reference."""
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        known: dict[str, set[str]] = {}
+        return reference_problems(self.model_dump(mode="python"))
 
-        def collect(kind: str, items: list, path: tuple[str | int, ...]) -> None:
-            seen: set[str] = set()
-            for i, item in enumerate(items):
-                if item.id in seen:
-                    problems.append(((*path, i, "id"), f"duplicate {kind} id {item.id!r}"))
-                seen.add(item.id)
-            known[kind] = seen
 
-        collect("objective", self.objectives, ("objectives",))
-        collect("focus area", self.focus_areas, ("focus_areas",))
-        collect("region", self.regions, ("regions",))
-        collect("policy area", self.policy_areas, ("policy_areas",))
-        collect("initiative", self.initiatives, ("initiatives",))
-        collect("figure", self.figures, ("figures",))
-        rec_ids: set[str] = set()
-        for name, audience in self.audiences.items():
-            seen: set[str] = set()
-            for i, rec in enumerate(audience.recommendations):
-                if rec.id in seen or rec.id in rec_ids:
-                    problems.append(
-                        (
-                            ("audiences", name, "recommendations", i, "id"),
-                            f"duplicate recommendation id {rec.id!r}",
-                        )
-                    )
-                seen.add(rec.id)
-            rec_ids |= seen
-            sec_seen: set[str] = set()
-            for i, sec in enumerate(audience.sections):
-                if sec.id in sec_seen:
-                    problems.append(
-                        (("audiences", name, "sections", i, "id"), f"duplicate section id {sec.id!r}")
-                    )
-                sec_seen.add(sec.id)
-        known["recommendation"] = rec_ids
+Path = tuple[str | int, ...]
 
-        def refs(kind: str, values: list[str], path: tuple[str | int, ...]) -> None:
-            for j, value in enumerate(values):
-                if value not in known[kind]:
-                    valid = ", ".join(sorted(known[kind])) or "none defined"
-                    problems.append(((*path, j), f"unknown {kind} {value!r} (known: {valid})"))
 
-        for i, area in enumerate(self.focus_areas):
-            refs("objective", area.objectives, ("focus_areas", i, "objectives"))
-        for name, audience in self.audiences.items():
-            for i, rec in enumerate(audience.recommendations):
-                base = ("audiences", name, "recommendations", i)
-                refs("objective", rec.objectives, (*base, "objectives"))
-                refs("focus area", rec.focus_areas, (*base, "focus_areas"))
-                refs("region", rec.regions, (*base, "regions"))
-            for i, sec in enumerate(audience.sections):
-                for k, entry in enumerate(sec.entries):
-                    base = ("audiences", name, "sections", i, "entries", k)
-                    refs("focus area", entry.focus_areas, (*base, "focus_areas"))
-                    refs("recommendation", entry.refs, (*base, "refs"))
-                if sec.kind == "table" and sec.table is None:
-                    problems.append(
-                        (("audiences", name, "sections", i, "table"), "a table section needs 'table'")
-                    )
-                if sec.kind != "table" and not sec.entries:
-                    problems.append(
-                        (
-                            ("audiences", name, "sections", i, "entries"),
-                            f"a {sec.kind} section needs at least one entry",
-                        )
-                    )
-                if sec.table is not None:
-                    width = len(sec.table.columns)
-                    for r, row in enumerate(sec.table.rows):
-                        if len(row) != width:
-                            problems.append(
-                                (
-                                    ("audiences", name, "sections", i, "table", "rows", r),
-                                    f"row has {len(row)} cells, the table has {width} columns",
-                                )
+def _items(data: Any, key: str) -> list[tuple[int, dict]]:
+    """The mappings of a list field, with their indexes; tolerant of bad shapes."""
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _ids(values: Any) -> list[tuple[int, str]]:
+    if not isinstance(values, list):
+        return []
+    return [(j, v) for j, v in enumerate(values) if isinstance(v, str)]
+
+
+def reference_problems(data: Any) -> list[tuple[Path, str]]:
+    """Check ids and cross-references on raw or dumped data.
+
+    Works on partly invalid data too, so broken references are reported in the
+    same run as missing or malformed fields.
+    """
+    problems: list[tuple[Path, str]] = []
+    known: dict[str, set[str]] = {}
+
+    def collect(kind: str, entries: list[tuple[int, dict]], path: Path) -> None:
+        seen: set[str] = set()
+        for i, item in entries:
+            ident = item.get("id")
+            if not isinstance(ident, str):
+                continue
+            if ident in seen or ident in known.get(kind, set()):
+                problems.append(((*path, i, "id"), f"duplicate {kind} id {ident!r}"))
+            seen.add(ident)
+        known[kind] = known.get(kind, set()) | seen
+
+    for kind, key in (
+        ("objective", "objectives"),
+        ("focus area", "focus_areas"),
+        ("region", "regions"),
+        ("policy area", "policy_areas"),
+        ("initiative", "initiatives"),
+        ("figure", "figures"),
+    ):
+        collect(kind, _items(data, key), (key,))
+    audiences = data.get("audiences") if isinstance(data, dict) else None
+    audiences = audiences if isinstance(audiences, dict) else {}
+    known.setdefault("recommendation", set())
+    for name, audience in audiences.items():
+        collect("recommendation", _items(audience, "recommendations"), ("audiences", name, "recommendations"))
+        sections = _items(audience, "sections")
+        seen_sections: set[str] = set()
+        for i, sec in sections:
+            ident = sec.get("id")
+            if isinstance(ident, str) and ident in seen_sections:
+                problems.append((("audiences", name, "sections", i, "id"), f"duplicate section id {ident!r}"))
+            seen_sections.add(ident)
+
+    def refs(kind: str, values: Any, path: Path) -> None:
+        for j, value in _ids(values):
+            if value not in known[kind]:
+                valid = ", ".join(sorted(known[kind])) or "none defined"
+                problems.append(((*path, j), f"unknown {kind} {value!r} (known: {valid})"))
+
+    for i, area in _items(data, "focus_areas"):
+        refs("objective", area.get("objectives"), ("focus_areas", i, "objectives"))
+    for name, audience in audiences.items():
+        for i, rec in _items(audience, "recommendations"):
+            base: Path = ("audiences", name, "recommendations", i)
+            refs("objective", rec.get("objectives"), (*base, "objectives"))
+            refs("focus area", rec.get("focus_areas"), (*base, "focus_areas"))
+            refs("region", rec.get("regions"), (*base, "regions"))
+        for i, sec in _items(audience, "sections"):
+            base = ("audiences", name, "sections", i)
+            for k, entry in _items(sec, "entries"):
+                refs("focus area", entry.get("focus_areas"), (*base, "entries", k, "focus_areas"))
+                refs("recommendation", entry.get("refs"), (*base, "entries", k, "refs"))
+            kind = sec.get("kind", "list")
+            table = sec.get("table")
+            if kind == "table" and table is None:
+                problems.append(((*base, "table"), "a table section needs 'table'"))
+            if kind != "table" and not sec.get("entries"):
+                problems.append(((*base, "entries"), f"a {kind} section needs at least one entry"))
+            if isinstance(table, dict) and isinstance(table.get("columns"), list):
+                width = len(table["columns"])
+                for r, row in enumerate(table.get("rows") or []):
+                    if isinstance(row, list) and len(row) != width:
+                        problems.append(
+                            (
+                                (*base, "table", "rows", r),
+                                f"row has {len(row)} cells, the table has {width} columns",
                             )
-        for i, initiative in enumerate(self.initiatives):
-            refs("region", initiative.regions, ("initiatives", i, "regions"))
-            refs("figure", initiative.figures, ("initiatives", i, "figures"))
-        for i, figure in enumerate(self.figures):
-            refs("region", figure.regions, ("figures", i, "regions"))
-            refs("focus area", figure.focus_areas, ("figures", i, "focus_areas"))
-            if figure.source is not None:
-                refs("initiative", [figure.source], ("figures", i, "source"))
-        return problems
+                        )
+    for i, initiative in _items(data, "initiatives"):
+        refs("region", initiative.get("regions"), ("initiatives", i, "regions"))
+        refs("figure", initiative.get("figures"), ("initiatives", i, "figures"))
+    for i, figure in _items(data, "figures"):
+        refs("region", figure.get("regions"), ("figures", i, "regions"))
+        refs("focus area", figure.get("focus_areas"), ("figures", i, "focus_areas"))
+        source = figure.get("source")
+        if isinstance(source, str) and source not in known["initiative"]:
+            valid = ", ".join(sorted(known["initiative"])) or "none defined"
+            problems.append((("figures", i, "source"), f"unknown initiative {source!r} (known: {valid})"))
+    return problems

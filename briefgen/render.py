@@ -82,6 +82,28 @@ def slugify(text: str) -> str:
     return slug or "section"
 
 
+NUMBER_WORDS = (
+    "no",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+
+
+def number_word(value: int) -> str:
+    """Spell small counts as words (three, six), larger ones as digits."""
+    return NUMBER_WORDS[value] if 0 <= value < len(NUMBER_WORDS) else str(value)
+
+
 def format_date(value: Any) -> str:
     """Format a date the way briefs print it: 5 June 2025."""
     return f"{value.day} {value:%B %Y}" if value is not None else ""
@@ -110,6 +132,7 @@ def environment(search_path: tuple[Path, ...]) -> Environment:
     env.filters["md_inline"] = markdown_inline
     env.filters["slug"] = slugify
     env.filters["date"] = format_date
+    env.filters["number_word"] = number_word
     return env
 
 

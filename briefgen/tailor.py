@@ -208,9 +208,7 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
     figures = _figures(strategy, focus, options.region)
     context = None
     if not summary:
-        initiatives = tuple(
-            i for i in strategy.initiatives if region is None or region.id in i.regions
-        ) or tuple(strategy.initiatives)
+        initiatives = tuple(i for i in strategy.initiatives if region is None or region.id in i.regions)
         context = Context(
             region=region,
             regions=tuple(strategy.regions),

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import ContentError, Problem
 from .loader import Loaded, dotted, load
-from .model import Strategy
+from .model import Strategy, reference_problems
 
 
 @dataclass(frozen=True)
@@ -44,22 +44,22 @@ def content_digest(files: list[Path] | tuple[Path, ...]) -> str:
 
 
 def problems_from_model(loaded: Loaded) -> tuple[Strategy | None, list[Problem]]:
-    """Validate loaded data against the model and its cross-references."""
+    """Validate loaded data against the model and check its cross-references, in one pass."""
     from pydantic import ValidationError
 
+    problems = [loaded.problem(path, msg) for path, msg in reference_problems(loaded.data)]
     try:
         strategy = Strategy.model_validate(loaded.data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors(include_url=False):
-            loc = tuple(error["loc"])
+            loc = tuple(part for part in error["loc"] if part != "[key]")
             if error["type"] == "missing":
                 file, line, col = loaded.locate(loc[:-1])
                 problems.append(Problem(file, line, col, dotted(loc), _message(error)))
             else:
                 problems.append(loaded.problem(loc, _message(error)))
         return None, problems
-    return strategy, [loaded.problem(path, msg) for path, msg in strategy.check_references()]
+    return strategy, problems
 
 
 def validate(source: Path) -> Content:

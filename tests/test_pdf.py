@@ -129,14 +129,15 @@ def test_rebuild_is_byte_identical(
 
 
 def small(body: str) -> Rendered:
-    html = f'<!DOCTYPE html><html lang="en"><head><title>T</title></head><body><h1 id="a">A</h1>{body}</body></html>'
+    head = '<!DOCTYPE html><html lang="en"><head><title>T</title></head>'
+    html = f'{head}<body><h1 id="a">A</h1>{body}</body></html>'
     return Rendered(html=html, title="T", language="en", template="test")
 
 
 class CountingHandler(http.server.BaseHTTPRequestHandler):
     hits = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         type(self).hits += 1
         self.send_response(200)
         self.send_header("Content-Type", "image/png")

@@ -35,6 +35,7 @@ class WriteOptions:
     source_date_epoch: int | None = None
     pdf_variant: str | None = None
     page_size: str = "a4"
+    reference_docx: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

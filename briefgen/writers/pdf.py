@@ -13,16 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import mimetypes
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from .. import resources
 from ..errors import UsageError
 from ..log import route, warn
 from ..render import template_dirs
@@ -36,7 +35,6 @@ route("weasyprint")
 STYLESHEETS = ("css/fonts.css", "css/brief.css", "css/print.css")
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 VARIANTS = ("pdf/ua-1", "pdf/a-3b")
-MAX_RESOURCE_BYTES = 20 * 1024 * 1024
 
 
 class SafeFetcher(URLFetcher):
@@ -44,36 +42,14 @@ class SafeFetcher(URLFetcher):
 
     def __init__(self, roots: tuple[Path, ...]) -> None:
         super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
-        self.roots = tuple(root.resolve() for root in roots)
+        self.roots = roots
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        scheme = urlsplit(url).scheme.lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            path = self._allowed_file(url)
-            if path is not None:
-                mime, _ = mimetypes.guess_type(path.name)
-                return URLFetcherResponse(
-                    url, path.read_bytes(), {"Content-Type": mime or "application/octet-stream"}
-                )
-        shown = url if len(url) < 120 else url[:117] + "..."
-        warn("refused to fetch %s: only data: URLs and files in the template folders are allowed", shown)
-        raise ValueError(f"refused: {shown}")
-
-    def _allowed_file(self, url: str) -> Path | None:
-        parts = urlsplit(url)
-        if parts.netloc not in ("", "localhost"):
-            return None
-        try:
-            path = Path(unquote(parts.path)).resolve(strict=True)
-        except (OSError, RuntimeError):
-            return None
-        if not any(path.is_relative_to(root) for root in self.roots):
-            return None
-        if not path.is_file() or path.stat().st_size > MAX_RESOURCE_BYTES:
-            return None
-        return path
+        found = resources.fetch(url, self.roots)
+        if found is None:
+            raise ValueError(f"refused: {resources.shown(url)}")
+        data, mime = found
+        return URLFetcherResponse(url, data, {"Content-Type": mime})
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,885 @@
+"""Turn the HTML intermediate form into a Word document with python-docx.
+
+The only module that imports python-docx. The document starts as a copy of the
+reference .docx (its styles, numbering, page set-up, headers and footers) with
+the body emptied, as pandoc's ``--reference-doc`` does, and is then filled
+element by element from the documented HTML set (docs/html-intermediate.md):
+
+* headings become Word's built-in Heading 1-3 with bookmarks, so the
+  navigation pane and the table of contents work;
+* the contents page is a real TOC field whose result is already filled with
+  the entries (linked to the heading bookmarks), and Word is told to refresh
+  fields on open;
+* every numbered list gets its own numbering instance that restarts at 1;
+* hyperlinks are real, for ``http(s):`` and ``mailto:`` only;
+* anything outside the documented set is a warning naming the element, and
+  its text is kept.
+
+The zip is rewritten with fixed timestamps and a stable order, so the same
+input with ``SOURCE_DATE_EPOCH`` gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from docx import Document
+from docx.enum.text import WD_BREAK
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Emu
+
+from .. import resources
+from ..errors import RenderError
+from ..log import warn
+from ..render import template_dirs
+
+if TYPE_CHECKING:
+    from ..render import Rendered
+    from . import WriteOptions
+
+REFERENCE = "reference.docx"
+MAX_REFERENCE_BYTES = 50 * 1024 * 1024
+MAX_REFERENCE_RATIO = 200
+SAFE_LINKS = ("http://", "https://", "mailto:")
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+SPACES = re.compile(r"[ \t\n\r\f]+")
+
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
+CONTAINERS = {"section", "article", "div", "footer", "main", "aside", "nav", "header", "body"}
+INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup"}
+PARAGRAPH_CLASSES = {
+    "lead": "Lead",
+    "note": "Note",
+    "meta": "Meta",
+    "links": "Links",
+    "callout-title": "Callout Title",
+    "figure-value": "Figure Value",
+    "figure-label": "Figure Label",
+    "cover-kicker": "Cover Kicker",
+    "title": "Title",
+    "subtitle": "Subtitle",
+    "prepared-for": "Prepared For",
+    "toc-title": "TOC Heading",
+}
+CONTAINER_STYLES = {"callout-actions": "Key Actions", "callout": "Callout", "colophon": "Colophon"}
+# Fallbacks for styles a reference document may lack.
+FALLBACK = {
+    "Key Actions": "Callout",
+    "Callout Title": "Callout",
+    "Figure Value": "Callout",
+    "Figure Label": "Callout",
+    "Callout": "Normal",
+    "Cover Kicker": "Subtitle",
+    "Cover Meta": "Normal",
+    "Prepared For": "Normal",
+    "Lead": "Normal",
+    "Note": "Normal",
+    "Meta": "Normal",
+    "Links": "Normal",
+    "Colophon": "Normal",
+    "TOC Heading": "Heading 1",
+    "Subtitle": "Normal",
+    "Title": "Normal",
+    "Caption": "Normal",
+    "Quote": "Normal",
+    "List Paragraph": "Normal",
+    "TOC 1": "Normal",
+    "TOC 2": "Normal",
+    "Header": "Normal",
+    "Footer": "Normal",
+}
+BULLETS = ("•", "◦", "▪")
+NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
+
+
+def clean(text: str) -> str:
+    """Remove characters XML cannot hold (control characters, lone surrogates)."""
+    return XML_UNSAFE.sub("", text)
+
+
+def normalise_zip(data: bytes, epoch: int | None) -> bytes:
+    """Rewrite a .docx zip with fixed timestamps and a stable member order."""
+    moment = dt.datetime.fromtimestamp(max(epoch or 315532800, 315532800), dt.UTC)
+    stamp = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(
+        source.namelist(), key=lambda n: (n != "[Content_Types].xml", n.startswith("docProps/"), n)
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in names:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, source.read(name), compresslevel=6)
+    return out.getvalue()
+
+
+def check_reference(path: Path) -> bytes:
+    """Read a reference .docx, refusing zip bombs and files that are not .docx."""
+    try:
+        data = path.read_bytes()
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise RenderError(f"{path}: not a readable .docx ({exc})") from None
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_REFERENCE_BYTES or (total / packed > MAX_REFERENCE_RATIO and total > 1_000_000):
+        raise RenderError(
+            f"{path}: refused as reference document: it unpacks to {total:,} bytes "
+            f"(limit {MAX_REFERENCE_BYTES:,}, ratio {total / packed:.0f}:1)"
+        )
+    if "word/document.xml" not in archive.namelist():
+        raise RenderError(f"{path}: not a Word document (no word/document.xml)")
+    return data
+
+
+def _strip_external(doc: Any, name: str) -> None:
+    """Remove external relationships (attached templates, linked images, OLE links)."""
+    seen: set[int] = set()
+    parts = [doc.part, *(rel.target_part for rel in doc.part.rels.values() if not rel.is_external)]
+    for part in parts:
+        if id(part) in seen:
+            continue
+        seen.add(id(part))
+        for rid, rel in list(part.rels.items()):
+            if rel.is_external and rel.reltype != RT.HYPERLINK:
+                warn(
+                    "reference document %s: removed external %s link to %s",
+                    name,
+                    rel.reltype.rsplit("/", 1)[-1],
+                    resources.shown(rel.target_ref),
+                )
+                for element in part.element.xpath(
+                    f"//*[@r:id='{rid}' or @r:link='{rid}' or @r:embed='{rid}']"
+                ):
+                    parent = element.getparent()
+                    if parent is not None:
+                        parent.remove(element)
+                del part.rels[rid]
+    for kind in ("oleObject", "package"):
+        for rid, rel in list(doc.part.rels.items()):
+            if rel.reltype.endswith("/" + kind):
+                warn("reference document %s: removed embedded object %s", name, rel.target_ref)
+                del doc.part.rels[rid]
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_bytes(path: Path) -> bytes:
+    return check_reference(path)
+
+
+def reference_path(options: WriteOptions) -> Path:
+    """The reference .docx: --reference-docx, else the first in the template search path."""
+    if options.reference_docx is not None:
+        return options.reference_docx
+    for folder in template_dirs(options.templates):
+        if (folder / REFERENCE).is_file():
+            return folder / REFERENCE
+    raise RenderError(f"no {REFERENCE} in the template folders")
+
+
+@dataclass
+class Numbering:
+    """Numbering definitions: one bullet list, and a fresh instance for every numbered list."""
+
+    part: Any
+    bullet_num: int = 0
+    decimal_abstract: int = 0
+    next_num: int = 0
+
+    @classmethod
+    def install(cls, doc: Any) -> Numbering:
+        part = doc.part.numbering_part
+        root = part.element
+        abstract_ids = [int(a.get(qn("w:abstractNumId"))) for a in root.findall(qn("w:abstractNum"))]
+        num_ids = [int(n.get(qn("w:numId"))) for n in root.findall(qn("w:num"))]
+        first_abstract = max(abstract_ids, default=0) + 1
+        bullet = _abstract(first_abstract, bullets=True)
+        decimal = _abstract(first_abstract + 1, bullets=False)
+        existing = root.findall(qn("w:abstractNum"))
+        anchor = existing[-1] if existing else None
+        for element in (bullet, decimal):
+            if anchor is not None:
+                anchor.addnext(element)
+            else:
+                root.insert(0, element)
+            anchor = element
+        self = cls(part=root, decimal_abstract=first_abstract + 1, next_num=max(num_ids, default=0) + 1)
+        self.bullet_num = self._num(first_abstract, restart_level=None)
+        return self
+
+    def _num(self, abstract: int, restart_level: int | None) -> int:
+        num_id = self.next_num
+        self.next_num += 1
+        num = OxmlElement("w:num")
+        num.set(qn("w:numId"), str(num_id))
+        ref = OxmlElement("w:abstractNumId")
+        ref.set(qn("w:val"), str(abstract))
+        num.append(ref)
+        if restart_level is not None:
+            override = OxmlElement("w:lvlOverride")
+            override.set(qn("w:ilvl"), str(restart_level))
+            start = OxmlElement("w:startOverride")
+            start.set(qn("w:val"), "1")
+            override.append(start)
+            num.append(override)
+        self.part.append(num)
+        return num_id
+
+    def numbered(self, level: int) -> int:
+        """A new numbering instance that starts at 1 at ``level``."""
+        return self._num(self.decimal_abstract, restart_level=level)
+
+
+def _abstract(abstract_id: int, *, bullets: bool) -> Any:
+    element = OxmlElement("w:abstractNum")
+    element.set(qn("w:abstractNumId"), str(abstract_id))
+    multi = OxmlElement("w:multiLevelType")
+    multi.set(qn("w:val"), "hybridMultilevel")
+    element.append(multi)
+    for level in range(9):
+        lvl = OxmlElement("w:lvl")
+        lvl.set(qn("w:ilvl"), str(level))
+        for tag, value in (
+            ("w:start", "1"),
+            ("w:numFmt", "bullet" if bullets else NUMBER_FORMATS[level % 3]),
+            ("w:lvlText", BULLETS[level % 3] if bullets else f"%{level + 1}."),
+            ("w:lvlJc", "left"),
+        ):
+            child = OxmlElement(tag)
+            child.set(qn("w:val"), value)
+            lvl.append(child)
+        ppr = OxmlElement("w:pPr")
+        ind = OxmlElement("w:ind")
+        ind.set(qn("w:left"), str(360 * (level + 1)))
+        ind.set(qn("w:hanging"), "360")
+        ppr.append(ind)
+        lvl.append(ppr)
+        element.append(lvl)
+    return element
+
+
+@dataclass
+class Format:
+    """Inline formatting in effect while walking an element."""
+
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+    link: str | None = None
+
+
+@dataclass
+class Writer:
+    """Fills one Word document from one HTML tree."""
+
+    doc: Any
+    numbering: Numbering
+    roots: tuple[Path, ...]
+    bookmarks: dict[str, str] = field(default_factory=dict)
+    styles: set[str] = field(default_factory=set)
+    warned: set[str] = field(default_factory=set)
+    next_bookmark: int = 0
+
+    # ----- styles and warnings -------------------------------------------------
+
+    def style(self, name: str) -> str:
+        """The style ``name`` if the reference has it, else its fallback (with one warning)."""
+        wanted = name
+        while name not in self.styles:
+            fallback = FALLBACK.get(name, "Normal")
+            if name == fallback:
+                break
+            name = fallback
+        if name != wanted and wanted not in self.warned:
+            self.warned.add(wanted)
+            warn("reference document has no style %r; using %r", wanted, name)
+        return name
+
+    def unknown(self, element: Any) -> None:
+        key = f"<{element.tag}>"
+        if key not in self.warned:
+            self.warned.add(key)
+            warn("docx: element %s is not in the documented HTML set; its text is kept", key)
+
+    # ----- paragraphs and runs --------------------------------------------------
+
+    def paragraph(self, style: str) -> Any:
+        return self.doc.add_paragraph(style=self.style(style))
+
+    def finish(self, paragraph: Any) -> None:
+        """Trim the paragraph's outer spaces; remove it when nothing is left."""
+        runs = paragraph.runs
+        if runs:
+            runs[0].text = runs[0].text.lstrip(" ")
+            runs[-1].text = runs[-1].text.rstrip(" ")
+        has_content = any(
+            child.tag in (qn("w:hyperlink"), qn("w:fldSimple"), qn("w:bookmarkStart"))
+            for child in paragraph._p
+        ) or any(
+            r.text
+            or r._r.find(qn("w:drawing")) is not None
+            or r._r.find(qn("w:br")) is not None
+            or r._r.find(qn("w:fldChar")) is not None
+            for r in paragraph.runs
+        )
+        if not has_content:
+            paragraph._p.getparent().remove(paragraph._p)
+
+    def text_run(self, paragraph: Any, text: str, fmt: Format) -> None:
+        text = SPACES.sub(" ", clean(text))
+        if not text:
+            return
+        if text.startswith(" ") and _ends_with_space(paragraph):
+            text = text[1:]
+            if not text:
+                return
+        if fmt.link:
+            self.hyperlink(paragraph, text, fmt)
+            return
+        run = paragraph.add_run(text)
+        run.bold = fmt.bold or None
+        run.italic = fmt.italic or None
+        if fmt.code:
+            run.font.name = "Courier New"
+
+    def hyperlink(self, paragraph: Any, text: str, fmt: Format) -> None:
+        link = OxmlElement("w:hyperlink")
+        target = fmt.link or ""
+        if target.startswith("#"):
+            link.set(qn("w:anchor"), self.bookmarks.get(target[1:], target[1:]))
+        else:
+            rid = paragraph.part.relate_to(target, RT.HYPERLINK, is_external=True)
+            link.set(qn("r:id"), rid)
+        run = OxmlElement("w:r")
+        rpr = OxmlElement("w:rPr")
+        if "Hyperlink" in self.styles:
+            rstyle = OxmlElement("w:rStyle")
+            rstyle.set(qn("w:val"), self.doc.styles["Hyperlink"].style_id)
+            rpr.append(rstyle)
+        if fmt.bold:
+            rpr.append(OxmlElement("w:b"))
+        if fmt.italic:
+            rpr.append(OxmlElement("w:i"))
+        run.append(rpr)
+        t = OxmlElement("w:t")
+        t.text = text
+        t.set(qn("xml:space"), "preserve")
+        run.append(t)
+        link.append(run)
+        paragraph._p.append(link)
+
+    def inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
+        """Add the text and inline children of ``element`` to ``paragraph``."""
+        if element.text:
+            self.text_run(paragraph, element.text, fmt)
+        for child in element:
+            if not isinstance(child.tag, str):
+                if child.tail:
+                    self.text_run(paragraph, child.tail, fmt)
+                continue
+            self.inline_element(paragraph, child, fmt)
+            if child.tail:
+                self.text_run(paragraph, child.tail, fmt)
+
+    def inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
+        tag = child.tag
+        if tag in ("strong", "b"):
+            self.inline(paragraph, child, Format(True, fmt.italic, fmt.code, fmt.link))
+        elif tag in ("em", "i"):
+            self.inline(paragraph, child, Format(fmt.bold, True, fmt.code, fmt.link))
+        elif tag == "code":
+            self.inline(paragraph, child, Format(fmt.bold, fmt.italic, True, fmt.link))
+        elif tag == "br":
+            paragraph.add_run().add_break()
+        elif tag == "a":
+            href = (child.get("href") or "").strip()
+            if href.startswith("#") or href.lower().startswith(SAFE_LINKS):
+                self.inline(paragraph, child, Format(fmt.bold, fmt.italic, fmt.code, href))
+            else:
+                if href:
+                    warn(
+                        "docx: link to %s kept as plain text: only http(s) and mailto links are allowed",
+                        resources.shown(href),
+                    )
+                self.inline(paragraph, child, fmt)
+        elif tag == "img":
+            self.image(paragraph, child)
+        elif tag in ("span", "sub", "sup"):
+            self.inline(paragraph, child, fmt)
+        else:
+            self.unknown(child)
+            self.inline(paragraph, child, fmt)
+
+    # ----- blocks -----------------------------------------------------------------
+
+    def blocks(self, element: Any, style: str = "Normal") -> None:
+        """Walk block-level children of ``element``; loose text becomes a paragraph."""
+        pending: Any = None
+        if element.text and element.text.strip():
+            pending = self.paragraph(style)
+            self.text_run(pending, element.text, Format())
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in INLINE:
+                if pending is None:
+                    pending = self.paragraph(style)
+                self.inline_element(pending, child, Format())
+            else:
+                if pending is not None:
+                    self.finish(pending)
+                    pending = None
+                self.block(child, style)
+            if child.tail and child.tail.strip():
+                if pending is None:
+                    pending = self.paragraph(style)
+                self.text_run(pending, child.tail, Format())
+        if pending is not None:
+            self.finish(pending)
+
+    def block(self, element: Any, style: str) -> None:
+        tag = element.tag
+        classes = set((element.get("class") or "").split())
+        if tag in HEADINGS:
+            self.heading(element, HEADINGS[tag])
+        elif tag == "p":
+            name = next((PARAGRAPH_CLASSES[c] for c in classes if c in PARAGRAPH_CLASSES), style)
+            paragraph = self.paragraph(name)
+            self.inline(paragraph, element, Format())
+            self.finish(paragraph)
+        elif tag in ("ul", "ol"):
+            self.list(element, 0, style)
+        elif tag == "table":
+            self.table(element)
+        elif tag == "figure":
+            self.figure(element)
+        elif tag == "dl":
+            self.definitions(element, "Cover Meta" if "cover-meta" in classes else style)
+        elif tag == "blockquote":
+            self.blocks(element, "Quote")
+        elif tag == "header" and "cover" in classes:
+            self.cover(element)
+        elif tag == "nav" and "toc" in classes:
+            self.toc(element)
+        elif tag == "div" and "page-break" in classes:
+            self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        elif tag in CONTAINERS:
+            inner = next(
+                (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
+                style,
+            )
+            self.blocks(element, inner)
+        elif tag in ("figcaption",):
+            paragraph = self.paragraph("Caption")
+            self.inline(paragraph, element, Format())
+            self.finish(paragraph)
+        else:
+            self.unknown(element)
+            self.blocks(element, style)
+
+    def bookmark_name(self, ident: str) -> str:
+        if ident not in self.bookmarks:
+            self.next_bookmark += 1
+            self.bookmarks[ident] = f"_Toc{self.next_bookmark:08d}"
+        return self.bookmarks[ident]
+
+    def heading(self, element: Any, level: int) -> None:
+        paragraph = self.paragraph(f"Heading {level}")
+        ident = element.get("id")
+        if ident:
+            name = self.bookmark_name(ident)
+            start = OxmlElement("w:bookmarkStart")
+            start.set(qn("w:id"), name[4:].lstrip("0") or "0")
+            start.set(qn("w:name"), name)
+            paragraph._p.append(start)
+        self.inline(paragraph, element, Format())
+        if ident:
+            end = OxmlElement("w:bookmarkEnd")
+            end.set(qn("w:id"), name[4:].lstrip("0") or "0")
+            paragraph._p.append(end)
+        self.finish(paragraph)
+
+    def list(self, element: Any, level: int, style: str) -> None:
+        ordered = element.tag == "ol"
+        num_id = self.numbering.numbered(level) if ordered else self.numbering.bullet_num
+        item_style = style if style in CONTAINER_STYLES.values() else "List Paragraph"
+        for item in element:
+            if not isinstance(item.tag, str):
+                continue
+            if item.tag != "li":
+                self.unknown(item)
+                self.block(item, style)
+                continue
+            paragraph = self.paragraph(item_style)
+            _number(paragraph, num_id, level)
+            if item.text:
+                self.text_run(paragraph, item.text, Format())
+            for child in item:
+                if not isinstance(child.tag, str):
+                    continue
+                if child.tag in ("ul", "ol"):
+                    self.finish(paragraph)
+                    self.list(child, level + 1, style)
+                    paragraph = self.paragraph(item_style)
+                    _indent_like_item(paragraph, level)
+                elif child.tag == "p":
+                    if paragraph.runs:
+                        self.finish(paragraph)
+                        paragraph = self.paragraph(item_style)
+                        _indent_like_item(paragraph, level)
+                    self.inline(paragraph, child, Format())
+                elif child.tag in INLINE:
+                    self.inline_element(paragraph, child, Format())
+                else:
+                    self.finish(paragraph)
+                    self.block(child, style)
+                    paragraph = self.paragraph(item_style)
+                    _indent_like_item(paragraph, level)
+                if child.tail:
+                    self.text_run(paragraph, child.tail, Format())
+            self.finish(paragraph)
+
+    def table(self, element: Any) -> None:
+        rows = [tr for tr in element.iter("tr")]
+        if not rows:
+            return
+        width = max(len([c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]) for tr in rows)
+        table = self.doc.add_table(rows=len(rows), cols=max(width, 1))
+        if "Brief Table" in self.styles:
+            table.style = self.doc.styles["Brief Table"]
+        else:
+            table.style = self.doc.styles[self.style("Table Grid")] if "Table Grid" in self.styles else None
+            if "Brief Table" not in self.warned:
+                self.warned.add("Brief Table")
+                warn("reference document has no table style 'Brief Table'; using a plain table")
+        for r, tr in enumerate(rows):
+            row = table.rows[r]
+            trpr = row._tr.get_or_add_trPr()
+            trpr.append(OxmlElement("w:cantSplit"))
+            if tr.getparent() is not None and tr.getparent().tag == "thead":
+                trpr.append(OxmlElement("w:tblHeader"))
+            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            for c, cell_el in enumerate(cells):
+                paragraph = row.cells[c].paragraphs[0]
+                self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
+                runs = paragraph.runs
+                if runs:
+                    runs[0].text = runs[0].text.lstrip()
+                    runs[-1].text = runs[-1].text.rstrip()
+        self.doc.add_paragraph(style=self.style("Normal")).paragraph_format.space_after = 0
+
+    def figure(self, element: Any) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "img":
+                paragraph = self.paragraph("Normal")
+                self.image(paragraph, child)
+                self.finish(paragraph)
+            elif child.tag == "figcaption":
+                self.block(child, "Caption")
+            else:
+                self.block(child, "Normal")
+
+    def image(self, paragraph: Any, element: Any) -> None:
+        src = element.get("src") or ""
+        alt = clean(element.get("alt") or "").strip()
+        if not alt:
+            warn("image %s has no alternative text", resources.shown(src) or "(no src)")
+        found = resources.fetch(src, self.roots, base=self.roots[-1]) if src else None
+        if found is None:
+            return
+        data, mime = found
+        if mime not in ("image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff"):
+            warn("docx: image %s of type %s cannot be placed in Word; skipped", resources.shown(src), mime)
+            return
+        try:
+            shape = paragraph.add_run().add_picture(io.BytesIO(data))
+        except Exception as exc:  # python-docx raises several types for bad images
+            warn("docx: image %s could not be read (%s); skipped", resources.shown(src), type(exc).__name__)
+            return
+        max_width = (
+            self.doc.sections[0].page_width
+            - self.doc.sections[0].left_margin
+            - self.doc.sections[0].right_margin
+        )
+        if shape.width > max_width:
+            ratio = max_width / shape.width
+            shape.width, shape.height = Emu(int(max_width)), Emu(int(shape.height * ratio))
+        shape._inline.docPr.set("descr", alt)
+        shape._inline.docPr.set("title", alt)
+
+    def definitions(self, element: Any, style: str) -> None:
+        term = None
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "dt":
+                term = child
+            elif child.tag == "dd":
+                paragraph = self.paragraph(style)
+                if term is not None:
+                    self.inline(paragraph, term, Format(bold=True))
+                    self.text_run(paragraph, ": ", Format())
+                    term = None
+                self.inline(paragraph, child, Format())
+                self.finish(paragraph)
+            else:
+                self.unknown(child)
+                self.block(child, style)
+
+    def cover(self, element: Any) -> None:
+        for child in element:
+            if isinstance(child.tag, str):
+                self.block(child, "Normal")
+        self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    def toc(self, element: Any) -> None:
+        """A TOC field whose result already lists the entries, linked to the heading bookmarks."""
+        title = element.find(".//p[@class='toc-title']")
+        heading = self.paragraph("TOC Heading")
+        heading.add_run(clean(title.text_content().strip()) if title is not None else "Contents")
+        heading.paragraph_format.page_break_before = False
+        entries = [
+            (int(li.get("class", "toc-level-1")[-1]), a.get("href", "")[1:], a.text_content())
+            for li in element.iter("li")
+            for a in li.findall("a")
+        ]
+        first = True
+        for level, ident, text in entries:
+            paragraph = self.paragraph(f"TOC {min(level, 2)}")
+            if first:
+                _field_char(paragraph, "begin")
+                _instr(paragraph, ' TOC \\o "1-2" \\h \\z \\u ')
+                _field_char(paragraph, "separate")
+                first = False
+            self.hyperlink(paragraph, SPACES.sub(" ", clean(text)).strip(), Format(link=f"#{ident}"))
+            paragraph.add_run("\t")
+            _field_char(paragraph, "begin")
+            _instr(paragraph, f" PAGEREF {self.bookmark_name(ident)} \\h ")
+            _field_char(paragraph, "separate")
+            _field_char(paragraph, "end")
+        if entries:
+            end = self.doc.add_paragraph(style=self.style("Normal"))
+            _field_char(end, "end")
+        self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def _ends_with_space(paragraph: Any) -> bool:
+    texts = paragraph._p.xpath(".//w:t")
+    return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
+
+
+def _number(paragraph: Any, num_id: int, level: int) -> None:
+    ppr = paragraph._p.get_or_add_pPr()
+    numpr = OxmlElement("w:numPr")
+    ilvl = OxmlElement("w:ilvl")
+    ilvl.set(qn("w:val"), str(level))
+    num = OxmlElement("w:numId")
+    num.set(qn("w:val"), str(num_id))
+    numpr.append(ilvl)
+    numpr.append(num)
+    ppr.insert_element_before(numpr, "w:pBdr", "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr")
+    paragraph.paragraph_format.left_indent = Cm(
+        0.635 * (level + 1) + (0.3 if paragraph.style.name in ("Callout", "Key Actions") else 0)
+    )
+    paragraph.paragraph_format.first_line_indent = Cm(-0.635)
+
+
+def _indent_like_item(paragraph: Any, level: int) -> None:
+    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1))
+
+
+def _field_char(paragraph: Any, kind: str) -> None:
+    run = paragraph.add_run()
+    char = OxmlElement("w:fldChar")
+    char.set(qn("w:fldCharType"), kind)
+    if kind == "begin":
+        char.set(qn("w:dirty"), "true")
+    run._r.append(char)
+
+
+def _instr(paragraph: Any, text: str) -> None:
+    run = paragraph.add_run()
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = text
+    run._r.append(instr)
+
+
+def _simple_field(paragraph: Any, instruction: str, shown: str) -> None:
+    _field_char(paragraph, "begin")
+    _instr(paragraph, f" {instruction} ")
+    _field_char(paragraph, "separate")
+    paragraph.add_run(shown)
+    _field_char(paragraph, "end")
+
+
+def _header_is_empty(part: Any) -> bool:
+    return (
+        not part.is_linked_to_previous
+        and not "".join(p.text for p in part.paragraphs).strip()
+        and not part._element.xpath(".//w:drawing|.//w:pict|.//w:fldSimple|.//w:instrText")
+    )
+
+
+def headers_and_footers(writer: Writer, title: str) -> None:
+    """Title in the header, page X of Y in the footer; none on the cover. A reference's own are kept."""
+    section = writer.doc.sections[0]
+    section.different_first_page_header_footer = True
+    header = section.header
+    if header.is_linked_to_previous or _header_is_empty(header):
+        paragraph = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
+        paragraph.style = writer.doc.styles[writer.style("Header")]
+        paragraph.add_run(clean(title))
+    footer = section.footer
+    if footer.is_linked_to_previous or _header_is_empty(footer):
+        paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+        paragraph.style = writer.doc.styles[writer.style("Footer")]
+        paragraph.alignment = 2  # right
+        paragraph.add_run("Page ")
+        _simple_field(paragraph, "PAGE", "1")
+        paragraph.add_run(" of ")
+        _simple_field(paragraph, "NUMPAGES", "1")
+    section.first_page_header.is_linked_to_previous = False
+    section.first_page_footer.is_linked_to_previous = False
+
+
+SETTINGS_AFTER_UPDATE = (
+    "hdrShapeDefaults",
+    "footnotePr",
+    "endnotePr",
+    "compat",
+    "docVars",
+    "rsids",
+    "mathPr",
+    "attachedSchema",
+    "themeFontLang",
+    "clrSchemeMapping",
+    "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures",
+    "forceUpgrade",
+    "captions",
+    "readModeInkLockDown",
+    "smartTagType",
+    "schemaLibrary",
+    "shapeDefaults",
+    "doNotEmbedSmartTags",
+    "decimalSymbol",
+    "listSeparator",
+)
+
+
+def update_fields_on_open(doc: Any) -> None:
+    """Ask Word to refresh the TOC and page fields when the file is opened."""
+    settings = doc.settings.element
+    for old in settings.findall(qn("w:updateFields")):
+        settings.remove(old)
+    for old in settings.findall(qn("w:attachedTemplate")):
+        settings.remove(old)
+    flag = OxmlElement("w:updateFields")
+    flag.set(qn("w:val"), "true")
+    successor = next(
+        (
+            child
+            for child in settings
+            if isinstance(child.tag, str) and child.tag.split("}")[-1] in SETTINGS_AFTER_UPDATE
+        ),
+        None,
+    )
+    if successor is not None:
+        successor.addprevious(flag)
+    else:
+        settings.append(flag)
+
+
+def set_language(doc: Any, language: str) -> None:
+    """Set the proofing language of the default run properties."""
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is None:
+        return
+    rpr = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if rpr is None:
+        return
+    for old in rpr.findall(qn("w:lang")):
+        rpr.remove(old)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), language)
+    rpr.append(lang)
+
+
+def _limit(text: str, sep: str = " ", size: int = 255) -> str:
+    """Shorten ``text`` to Word's 255-character property limit at a separator."""
+    if len(text) <= size:
+        return text
+    return text[:size].rsplit(sep, 1)[0].rstrip(" ,;")
+
+
+def properties(doc: Any, tree: Any, document: Rendered, epoch: int | None) -> None:
+    def meta(name: str) -> str:
+        found = tree.find(f".//meta[@name='{name}']")
+        return clean(found.get("content", "")) if found is not None else ""
+
+    props = doc.core_properties
+    props.title = _limit(clean(document.title))
+    props.subject = _limit(meta("description"))
+    props.author = _limit(meta("author"))
+    props.keywords = _limit(meta("keywords"), sep=", ")
+    props.language = document.language
+    props.category = "Briefing"
+    props.comments = "Generated by briefgen."
+    props.last_modified_by = "briefgen"
+    props.revision = 1
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else dt.datetime.now(dt.UTC)
+    props.created = props.modified = moment.replace(microsecond=0, tzinfo=None)
+
+
+def write(document: Rendered, options: WriteOptions) -> bytes:
+    """Fill a copy of the reference document from ``document``; return .docx bytes."""
+    import lxml.html
+
+    reference = reference_path(options)
+    data = _reference_bytes(reference.resolve())
+    doc = Document(io.BytesIO(data))
+    _strip_external(doc, reference.name)
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    tree = lxml.html.document_fromstring(document.html)
+    writer = Writer(
+        doc=doc,
+        numbering=Numbering.install(doc),
+        roots=template_dirs(options.templates),
+        styles={s.name for s in doc.styles},
+    )
+    for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
+        if ident:
+            writer.bookmark_name(ident)
+    body_el = tree.find("body")
+    writer.blocks(body_el if body_el is not None else tree)
+    headers_and_footers(writer, _running_title(tree, document))
+    update_fields_on_open(doc)
+    set_language(doc, document.language)
+    properties(doc, tree, document, options.source_date_epoch)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return normalise_zip(buffer.getvalue(), options.source_date_epoch)
+
+
+def _running_title(tree: Any, document: Rendered) -> str:
+    kicker = tree.find(".//p[@class='cover-kicker']")
+    return " ".join(kicker.text_content().split()) if kicker is not None else document.title
