@@ -36,6 +36,8 @@ class BuildRequest:
     strict: bool = False
     pdf_variant: str | None = None
     page_size: str = "a4"
+    reference_docx: Path | None = None
+    docx_refresh: bool = False
 
 
 @dataclass
@@ -94,6 +96,8 @@ def build(request: BuildRequest) -> BuildResult:
         source_date_epoch=source_date_epoch(),
         pdf_variant=request.pdf_variant,
         page_size=request.page_size,
+        reference_docx=request.reference_docx,
+        docx_refresh=request.docx_refresh,
     )
     result = BuildResult()
     pending: list[tuple[Path, bytes, FileRecord]] = []

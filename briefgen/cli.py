@@ -174,6 +174,17 @@ def show_warnings() -> None:
     help="PDF standard to follow (default: tagged PDF).",
 )
 @click.option("--page-size", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option(
+    "--reference-docx",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Word template whose styles, page set-up, headers and footers the .docx takes.",
+)
+@click.option(
+    "--docx-refresh",
+    is_flag=True,
+    help="Fill in the Word contents page numbers with LibreOffice (when installed).",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @handle_errors
 def build(
@@ -191,6 +202,8 @@ def build(
     templates: tuple[Path, ...],
     pdf_variant: str | None,
     page_size: str,
+    reference_docx: Path | None,
+    docx_refresh: bool,
     strict: bool,
 ) -> None:
     """Build briefs for one or all audiences into the output folder."""
@@ -219,6 +232,8 @@ def build(
             strict=strict,
             pdf_variant=pdf_variant,
             page_size=page_size,
+            reference_docx=reference_docx,
+            docx_refresh=docx_refresh,
         )
     )
     for record in result.files:

@@ -208,6 +208,8 @@ def make() -> bytes:
     ).font.all_caps = True
     _paragraph_style(doc, "Figure Value", "Callout", size=18, colour=BRAND, bold=True, before=6, after=0)
     _paragraph_style(doc, "Figure Label", "Callout", bold=True, after=2)
+    _paragraph_style(doc, "Table Text", font=SANS, size=9, after=0).paragraph_format.line_spacing = 1.1
+    _paragraph_style(doc, "Table Heading", "Table Text", colour=RGBColor(0xFF, 0xFF, 0xFF), bold=True)
     _paragraph_style(doc, "Caption", font=SANS, size=8.5, colour=MUTED, italic=True)
     _paragraph_style(doc, "Colophon", font=SANS, size=8, colour=MUTED, before=24)
     _paragraph_style(doc, "Quote", size=10.5, colour=MUTED, italic=True)

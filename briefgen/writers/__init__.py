@@ -36,6 +36,7 @@ class WriteOptions:
     pdf_variant: str | None = None
     page_size: str = "a4"
     reference_docx: Path | None = None
+    docx_refresh: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -96,6 +96,8 @@ FALLBACK = {
     "TOC 2": "Normal",
     "Header": "Normal",
     "Footer": "Normal",
+    "Table Text": "Normal",
+    "Table Heading": "Table Text",
 }
 BULLETS = ("•", "◦", "▪")
 NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
@@ -291,6 +293,7 @@ class Writer:
     styles: set[str] = field(default_factory=set)
     warned: set[str] = field(default_factory=set)
     next_bookmark: int = 0
+    pages: dict[str, int] = field(default_factory=dict)
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -480,7 +483,10 @@ class Writer:
                 (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
                 style,
             )
-            self.blocks(element, inner)
+            if "callout" in classes:
+                self.keep_together(element, inner)
+            else:
+                self.blocks(element, inner)
         elif tag in ("figcaption",):
             paragraph = self.paragraph("Caption")
             self.inline(paragraph, element, Format())
@@ -488,6 +494,17 @@ class Writer:
         else:
             self.unknown(element)
             self.blocks(element, style)
+
+    def keep_together(self, element: Any, style: str) -> None:
+        """Write a callout and keep its paragraphs on one page."""
+        from docx.text.paragraph import Paragraph
+
+        body = self.doc.element.body
+        before = len(body) - (1 if len(body) and body[-1].tag == qn("w:sectPr") else 0)
+        self.blocks(element, style)
+        added = [el for el in list(body)[before:] if el.tag == qn("w:p")]
+        for p in added[:-1]:
+            Paragraph(p, self.doc._body).paragraph_format.keep_with_next = True
 
     def bookmark_name(self, ident: str) -> str:
         if ident not in self.bookmarks:
@@ -573,12 +590,14 @@ class Writer:
             cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
             for c, cell_el in enumerate(cells):
                 paragraph = row.cells[c].paragraphs[0]
+                paragraph.style = self.doc.styles[
+                    self.style("Table Heading" if cell_el.tag == "th" else "Table Text")
+                ]
                 self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
                 runs = paragraph.runs
                 if runs:
                     runs[0].text = runs[0].text.lstrip()
                     runs[-1].text = runs[-1].text.rstrip()
-        self.doc.add_paragraph(style=self.style("Normal")).paragraph_format.space_after = 0
 
     def figure(self, element: Any) -> None:
         for child in element:
@@ -670,6 +689,8 @@ class Writer:
             _field_char(paragraph, "begin")
             _instr(paragraph, f" PAGEREF {self.bookmark_name(ident)} \\h ")
             _field_char(paragraph, "separate")
+            if ident in self.pages:
+                paragraph.add_run(str(self.pages[ident]))
             _field_char(paragraph, "end")
         if entries:
             end = self.doc.add_paragraph(style=self.style("Normal"))
@@ -848,23 +869,41 @@ def properties(doc: Any, tree: Any, document: Rendered, epoch: int | None) -> No
 
 
 def write(document: Rendered, options: WriteOptions) -> bytes:
-    """Fill a copy of the reference document from ``document``; return .docx bytes."""
+    """Fill a copy of the reference document from ``document``; return .docx bytes.
+
+    With ``docx_refresh``, LibreOffice lays the file out once and the contents
+    page is written again with the real page numbers.
+    """
     import lxml.html
 
+    tree = lxml.html.document_fromstring(document.html)
+    data = _build(tree, document, options, pages={})
+    if options.docx_refresh:
+        from ..office import page_numbers
+
+        headings = [
+            (h.get("id"), " ".join(h.text_content().split())) for h in tree.iter("h1", "h2") if h.get("id")
+        ]
+        pages = page_numbers(data, headings)
+        if pages:
+            data = _build(tree, document, options, pages=pages)
+    return data
+
+
+def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str, int]) -> bytes:
     reference = reference_path(options)
-    data = _reference_bytes(reference.resolve())
-    doc = Document(io.BytesIO(data))
+    doc = Document(io.BytesIO(_reference_bytes(reference.resolve())))
     _strip_external(doc, reference.name)
     body = doc.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
-    tree = lxml.html.document_fromstring(document.html)
     writer = Writer(
         doc=doc,
         numbering=Numbering.install(doc),
         roots=template_dirs(options.templates),
         styles={s.name for s in doc.styles},
+        pages=pages,
     )
     for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
         if ident:
