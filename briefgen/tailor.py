@@ -12,8 +12,9 @@ it looks. The rules:
   come into the context section, and recommendations tagged with it follow the
   focused ones.
 * ``length="summary"``: a one-to-two page executive brief: objectives and focus
-  areas by summary only, recommendations condensed (focused ones keep their
-  actions), the first lead section only, key figures, no context chapter.
+  areas by title only, recommendations condensed (the first three focused ones keep their
+  actions), the first five entries of the first lead section, key figures, and of the context only
+  the region's profile when a region is given.
 * ``stakeholder``: name, organisation, sector and country for "Prepared for".
 """
 
@@ -39,6 +40,10 @@ from .model import Figure as KeyFigure
 
 Length = Literal["full", "summary"]
 LENGTHS: tuple[Length, ...] = ("full", "summary")
+#: Entries of the lead section an executive summary keeps.
+SUMMARY_ENTRIES = 5
+#: Focused recommendations an executive summary gives in full (the rest are condensed).
+SUMMARY_FULL = 3
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
             RecommendationView(
                 number=number,
                 rec=rec,
-                full=in_focus or (not focus and not summary),
+                full=(in_focus and (not summary or number <= SUMMARY_FULL)) or (not focus and not summary),
                 in_focus=in_focus,
                 in_region=bool(options.region and options.region in rec.regions),
                 objectives=tuple(objectives[o] for o in rec.objectives),
@@ -215,6 +220,8 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
             policy_areas=tuple(strategy.policy_areas),
             initiatives=initiatives,
         )
+    elif region is not None:
+        context = Context(region=region, regions=(), policy_areas=(), initiatives=())
 
     subtitle = audience.description
     if focus:
@@ -222,7 +229,11 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
     if region is not None:
         subtitle = f"{subtitle} · Region: {region.name}" if focus else f"Region: {region.name}"
 
-    sections = tuple(audience.sections[:1] if summary else audience.sections)
+    sections = tuple(audience.sections)
+    if summary:
+        sections = tuple(
+            sec.model_copy(update={"entries": sec.entries[:SUMMARY_ENTRIES]}) for sec in sections[:1]
+        )
     keywords = tuple(
         dict.fromkeys(
             [*strategy.strategy.keywords, audience.label, *(areas[f].title for f in focus)]
@@ -254,7 +265,11 @@ def _figures(strategy: Strategy, focus: tuple[str, ...], region: str | None) -> 
 
     def rank(item: tuple[int, KeyFigure]) -> tuple[int, int]:
         index, fig = item
-        hit = (region is not None and region in fig.regions) or any(f in focus for f in fig.focus_areas)
+        # A figure tagged with every focus area says nothing about any one of them.
+        specific = len(fig.focus_areas) < len(strategy.focus_areas)
+        hit = (region is not None and region in fig.regions) or (
+            specific and any(f in focus for f in fig.focus_areas)
+        )
         return (0 if hit else 1, index)
 
     return tuple(fig for _, fig in sorted(enumerate(strategy.figures), key=rank)[:6])

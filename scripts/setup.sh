@@ -9,13 +9,17 @@
 #   libpango-1.0-0 libpangoft2-1.0-0   text layout for WeasyPrint (required for PDF)
 #   libharfbuzz-subset0                fast font subsetting (without it PDFs are slower)
 #   poppler-utils                      pdftoppm/pdfinfo, to look at PDFs (optional)
+#   libreoffice-writer-nogui           --docx-refresh, and the tests that open Word files in a
+#                                      real word processor (installed with --test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
-
 packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"
+if [ "${1:-}" = "--test" ]; then
+  extra="[test]"
+  packages="$packages libreoffice-writer-nogui"
+fi
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,7 +6,7 @@ import pytest
 from conftest import replace_once
 
 from briefgen.errors import UsageError
-from briefgen.tailor import Options, Stakeholder, tailor
+from briefgen.tailor import SUMMARY_ENTRIES, SUMMARY_FULL, Options, Stakeholder, tailor
 from briefgen.validate import validate
 
 
@@ -69,12 +69,32 @@ def test_summary_condenses_everything_and_drops_the_context(shipped):
     assert not any(v.full for v in brief.recommendations)
     assert len(brief.recommendations) == len(s.audiences["business"].recommendations)
     assert brief.context is None
-    assert brief.sections == tuple(s.audiences["business"].sections[:1])
+    (section,) = brief.sections
+    lead = s.audiences["business"].sections[0]
+    assert section.id == lead.id
+    assert section.entries == lead.entries[:SUMMARY_ENTRIES]
+    assert len(section.entries) < len(lead.entries)
+
+
+def test_summary_with_region_keeps_only_the_region_profile(shipped):
+    brief = tailor(shipped.strategy, Options("government", length="summary", region="western-balkans"))
+    assert brief.context is not None
+    assert brief.context.region.id == "western-balkans"
+    assert brief.context.regions == () and brief.context.initiatives == ()
+
+
+def test_summary_gives_at_most_three_focused_recommendations_in_full(shipped):
+    brief = tailor(shipped.strategy, Options("business", length="summary", focus=("cybersecurity",)))
+    focused = [v for v in brief.recommendations if v.in_focus]
+    assert len(focused) > SUMMARY_FULL
+    assert [v.full for v in focused] == [True] * SUMMARY_FULL + [False] * (len(focused) - SUMMARY_FULL)
+    assert not any(v.full for v in brief.recommendations if not v.in_focus)
 
 
 def test_summary_with_focus_keeps_focused_recommendations_in_full(shipped):
     brief = tailor(shipped.strategy, Options("business", length="summary", focus=("online-platforms",)))
     assert brief.context is None
+    assert sum(v.in_focus for v in brief.recommendations) <= SUMMARY_FULL
     assert all(v.full == v.in_focus for v in brief.recommendations)
     assert any(v.full for v in brief.recommendations)
 
