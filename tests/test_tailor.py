@@ -84,7 +84,9 @@ def test_summary_with_region_keeps_only_the_region_profile(shipped):
 
 
 def test_summary_gives_at_most_three_focused_recommendations_in_full(shipped):
-    brief = tailor(shipped.strategy, Options("business", length="summary", focus=("cybersecurity",)))
+    brief = tailor(
+        shipped.strategy, Options("business", length="summary", focus=("cybersecurity", "online-platforms"))
+    )
     focused = [v for v in brief.recommendations if v.in_focus]
     assert len(focused) > SUMMARY_FULL
     assert [v.full for v in focused] == [True] * SUMMARY_FULL + [False] * (len(focused) - SUMMARY_FULL)
