@@ -219,3 +219,23 @@ def test_strict_turns_a_refused_resource_into_an_error(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "refused to fetch http://127.0.0.1:9/x.css" in result.output
     assert not (tmp_path / "o" / "business-brief.pdf").exists()
+
+
+def tiny_png() -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (18, 60, 105)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_image_without_alternative_text_is_a_warning() -> None:
+    png = tiny_png()
+    with collect() as warnings:
+        pdf = write_pdf(small(f'<figure><img src="{png}"></figure><img src="{png}" alt="Logo">'), WriteOptions())
+    missing_alt = [w for w in warnings if "no alternative text" in w]
+    assert len(missing_alt) == 1 and missing_alt[0].startswith("image data:image/png")
+    assert b"/Subtype /Image" in pdf

@@ -130,6 +130,13 @@ def _where(element: Any) -> str:
     return f"<{element.tag}>"
 
 
+def report_images_without_alt(tree: Any) -> None:
+    """Warn about every image a screen reader could not describe."""
+    for image in tree.iter("img"):
+        if not (image.get("alt") or "").strip():
+            warn("image %s has no alternative text", resources.shown(image.get("src") or "(no src)"))
+
+
 def remove_attachments(tree: Any) -> None:
     """Drop ``rel=attachment`` links so nothing is embedded in the PDF."""
     for element in list(tree.iter("link", "a")):
@@ -160,6 +167,7 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     search_path = template_dirs(options.templates)
     tree = lxml.html.document_fromstring(document.html)
     remove_attachments(tree)
+    report_images_without_alt(tree)
     report_missing_glyphs(
         tree.body if tree.find("body") is not None else tree, covered_characters(search_path)
     )
