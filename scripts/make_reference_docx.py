@@ -214,7 +214,10 @@ def make() -> bytes:
     _paragraph_style(doc, "Colophon", font=SANS, size=8, colour=MUTED, before=24)
     _paragraph_style(doc, "Quote", size=10.5, colour=MUTED, italic=True)
     _paragraph_style(doc, "List Paragraph", after=3)
-    _paragraph_style(doc, "TOC Heading", "Heading 1", font=SANS, size=18, colour=BRAND_DARK, bold=True)
+    toc_heading = _paragraph_style(
+        doc, "TOC Heading", font=SANS, size=18, colour=BRAND_DARK, bold=True, after=10
+    )
+    toc_heading.base_style = doc.styles["Normal"]
     text_width = section.page_width - section.left_margin - section.right_margin
     for level, (size, bold, indent) in enumerate(((10.5, True, 0.0), (10, False, 0.5)), start=1):
         toc = _paragraph_style(
@@ -238,9 +241,33 @@ def make() -> bytes:
     import datetime as dt
 
     props.created = props.modified = dt.datetime(2025, 6, 5, tzinfo=dt.UTC)
+    _clean_package(doc)
     buffer = io.BytesIO()
     doc.save(buffer)
     return normalise_zip(buffer.getvalue(), 1749081600)
+
+
+APP_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    "<Application>briefgen</Application><DocSecurity>0</DocSecurity></Properties>"
+)
+
+
+def _clean_package(doc) -> None:
+    """Drop what python-docx's blank template carries that is not ours: thumbnail, custom XML, app info."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    package = doc.part.package
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype == RT.THUMBNAIL:
+            del package.rels[rid]
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype == RT.CUSTOM_XML:
+            del doc.part.rels[rid]
+    for part in package.iter_parts():
+        if str(part.partname) == "/docProps/app.xml":
+            part._blob = APP_XML.encode()
 
 
 if __name__ == "__main__":

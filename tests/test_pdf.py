@@ -235,7 +235,9 @@ def tiny_png() -> str:
 def test_image_without_alternative_text_is_a_warning() -> None:
     png = tiny_png()
     with collect() as warnings:
-        pdf = write_pdf(small(f'<figure><img src="{png}"></figure><img src="{png}" alt="Logo">'), WriteOptions())
+        pdf = write_pdf(
+            small(f'<figure><img src="{png}"></figure><img src="{png}" alt="Logo">'), WriteOptions()
+        )
     missing_alt = [w for w in warnings if "no alternative text" in w]
     assert len(missing_alt) == 1 and missing_alt[0].startswith("image data:image/png")
     assert b"/Subtype /Image" in pdf

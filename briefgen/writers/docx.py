@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docx import Document
-from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -54,6 +53,7 @@ XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 SPACES = re.compile(r"[ \t\n\r\f]+")
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
+HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
 CONTAINERS = {"section", "article", "div", "footer", "main", "aside", "nav", "header", "body"}
 INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup"}
 PARAGRAPH_CLASSES = {
@@ -146,6 +146,14 @@ def check_reference(path: Path) -> bytes:
     return data
 
 
+def _drop_unused(doc: Any) -> None:
+    """After the body is emptied, drop the body's images and links nobody refers to any more."""
+    used = set(doc.element.xpath("//@r:id|//@r:embed|//@r:link"))
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype in (RT.IMAGE, RT.HYPERLINK) and rid not in used:
+            del doc.part.rels[rid]
+
+
 def _strip_external(doc: Any, name: str) -> None:
     """Remove external relationships (attached templates, linked images, OLE links)."""
     seen: set[int] = set()
@@ -155,7 +163,21 @@ def _strip_external(doc: Any, name: str) -> None:
             continue
         seen.add(id(part))
         for rid, rel in list(part.rels.items()):
-            if rel.is_external and rel.reltype != RT.HYPERLINK:
+            if rel.is_external and rel.reltype == RT.HYPERLINK:
+                if rel.target_ref.lower().startswith(SAFE_LINKS):
+                    continue
+                warn(
+                    "reference document %s: link to %s kept as plain text: only http(s) and mailto links "
+                    "are allowed",
+                    name,
+                    resources.shown(rel.target_ref),
+                )
+                for link in part.element.xpath(f"//w:hyperlink[@r:id='{rid}']"):
+                    for child in list(link):
+                        link.addprevious(child)
+                    link.getparent().remove(link)
+                del part.rels[rid]
+            elif rel.is_external:
                 warn(
                     "reference document %s: removed external %s link to %s",
                     name,
@@ -177,8 +199,17 @@ def _strip_external(doc: Any, name: str) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _reference_bytes(path: Path) -> bytes:
+def _cached_reference(path: Path, mtime_ns: int, size: int) -> bytes:
     return check_reference(path)
+
+
+def _reference_bytes(path: Path) -> bytes:
+    """The reference document's bytes, read again whenever the file changes."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise RenderError(f"{path}: cannot read reference document ({exc.strerror})") from None
+    return _cached_reference(path, stat.st_mtime_ns, stat.st_size)
 
 
 def reference_path(options: WriteOptions) -> Path:
@@ -294,6 +325,8 @@ class Writer:
     warned: set[str] = field(default_factory=set)
     next_bookmark: int = 0
     pages: dict[str, int] = field(default_factory=dict)
+    summary: bool = False
+    break_pending: bool = False
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -319,26 +352,31 @@ class Writer:
     # ----- paragraphs and runs --------------------------------------------------
 
     def paragraph(self, style: str) -> Any:
-        return self.doc.add_paragraph(style=self.style(style))
+        paragraph = self.doc.add_paragraph(style=self.style(style))
+        level = HEADING_STYLES.get(style)
+        if self.break_pending:
+            self.break_pending = False
+            if not _breaks_before(paragraph.style):
+                paragraph.paragraph_format.page_break_before = True
+        elif level == 1 and self.summary and _breaks_before(paragraph.style):
+            paragraph.paragraph_format.page_break_before = False
+        return paragraph
+
+    def page_break(self) -> None:
+        """Start the next paragraph on a new page (once, whatever its style says)."""
+        self.break_pending = True
 
     def finish(self, paragraph: Any) -> None:
         """Trim the paragraph's outer spaces; remove it when nothing is left."""
-        runs = paragraph.runs
-        if runs:
-            runs[0].text = runs[0].text.lstrip(" ")
-            runs[-1].text = runs[-1].text.rstrip(" ")
-        has_content = any(
-            child.tag in (qn("w:hyperlink"), qn("w:fldSimple"), qn("w:bookmarkStart"))
-            for child in paragraph._p
-        ) or any(
-            r.text
-            or r._r.find(qn("w:drawing")) is not None
-            or r._r.find(qn("w:br")) is not None
-            or r._r.find(qn("w:fldChar")) is not None
-            for r in paragraph.runs
+        _trim(paragraph._p)
+        p = paragraph._p
+        has_content = bool(
+            p.xpath("./w:fldSimple|./w:bookmarkStart")
+            or any(t.text for t in p.xpath(".//w:t"))
+            or p.xpath(".//w:drawing|.//w:br|.//w:fldChar")
         )
         if not has_content:
-            paragraph._p.getparent().remove(paragraph._p)
+            p.getparent().remove(p)
 
     def text_run(self, paragraph: Any, text: str, fmt: Format) -> None:
         text = SPACES.sub(" ", clean(text))
@@ -477,7 +515,7 @@ class Writer:
         elif tag == "nav" and "toc" in classes:
             self.toc(element)
         elif tag == "div" and "page-break" in classes:
-            self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            self.page_break()
         elif tag in CONTAINERS:
             inner = next(
                 (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
@@ -594,10 +632,7 @@ class Writer:
                     self.style("Table Heading" if cell_el.tag == "th" else "Table Text")
                 ]
                 self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
-                runs = paragraph.runs
-                if runs:
-                    runs[0].text = runs[0].text.lstrip()
-                    runs[-1].text = runs[-1].text.rstrip()
+                _trim(paragraph._p)
 
     def figure(self, element: Any) -> None:
         for child in element:
@@ -663,14 +698,13 @@ class Writer:
         for child in element:
             if isinstance(child.tag, str):
                 self.block(child, "Normal")
-        self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        self.page_break()
 
     def toc(self, element: Any) -> None:
         """A TOC field whose result already lists the entries, linked to the heading bookmarks."""
         title = element.find(".//p[@class='toc-title']")
         heading = self.paragraph("TOC Heading")
         heading.add_run(clean(title.text_content().strip()) if title is not None else "Contents")
-        heading.paragraph_format.page_break_before = False
         entries = [
             (int(li.get("class", "toc-level-1")[-1]), a.get("href", "")[1:], a.text_content())
             for li in element.iter("li")
@@ -695,7 +729,28 @@ class Writer:
         if entries:
             end = self.doc.add_paragraph(style=self.style("Normal"))
             _field_char(end, "end")
-        self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        self.page_break()
+
+
+def _breaks_before(style: Any) -> bool:
+    """Whether a paragraph style (or a style it is based on) starts a new page."""
+    while style is not None:
+        value = style.paragraph_format.page_break_before
+        if value is not None:
+            return bool(value)
+        style = style.base_style
+    return False
+
+
+def _trim(p: Any) -> None:
+    """Strip spaces at the start of the first and the end of the last text of a paragraph.
+
+    Works on ``w:t`` elements (links included) so pictures in the same runs stay.
+    """
+    texts = p.xpath(".//w:t")
+    if texts:
+        texts[0].text = (texts[0].text or "").lstrip(" ")
+        texts[-1].text = (texts[-1].text or "").rstrip(" ")
 
 
 def _ends_with_space(paragraph: Any) -> bool:
@@ -876,7 +931,7 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     """
     import lxml.html
 
-    tree = lxml.html.document_fromstring(document.html)
+    tree = lxml.html.document_fromstring(clean(document.html))
     data = _build(tree, document, options, pages={})
     if options.docx_refresh:
         from ..office import page_numbers
@@ -898,12 +953,16 @@ def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str
     for child in list(body):
         if child.tag != qn("w:sectPr"):
             body.remove(child)
+    _drop_unused(doc)
     writer = Writer(
         doc=doc,
         numbering=Numbering.install(doc),
         roots=template_dirs(options.templates),
         styles={s.name for s in doc.styles},
         pages=pages,
+        summary="length-summary" in (tree.find("body").get("class") or "").split()
+        if tree.find("body") is not None
+        else False,
     )
     for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
         if ident:
