@@ -13,6 +13,7 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .doctor import libreoffice
 from .log import warn
@@ -24,18 +25,18 @@ def _squash(text: str) -> str:
     return re.sub(r"[\s\u00ad\-‐-―]+", "", text).lower()
 
 
-def _outline(reader: object) -> list[tuple[str, int]]:
-    """The PDF's bookmarks, flattened in order, as (squashed title, 1-based page)."""
-    flat: list[tuple[str, int]] = []
+def pdf_outline(reader: Any) -> list[tuple[int, str, int]]:
+    """A PDF's bookmarks, flattened in order, as (level, title, 1-based page)."""
+    flat: list[tuple[int, str, int]] = []
 
-    def walk(items: list) -> None:
+    def walk(items: list, level: int) -> None:
         for item in items:
             if isinstance(item, list):
-                walk(item)
+                walk(item, level + 1)
             else:
-                flat.append((_squash(item.title), reader.get_destination_page_number(item) + 1))
+                flat.append((level, item.title, reader.get_destination_page_number(item) + 1))
 
-    walk(reader.outline)
+    walk(reader.outline, 1)
     return flat
 
 
@@ -65,7 +66,7 @@ def page_numbers(docx: bytes, headings: list[tuple[str, str]]) -> dict[str, int]
         try:
             subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=True)
             reader = pypdf.PdfReader(io.BytesIO((folder / "brief.pdf").read_bytes()))
-            marks = _outline(reader)
+            marks = [(_squash(title), page) for _, title, page in pdf_outline(reader)]
         except (OSError, subprocess.SubprocessError, pypdf.errors.PdfReadError) as exc:
             warn("--docx-refresh: LibreOffice could not lay out the document (%s)", type(exc).__name__)
             return None

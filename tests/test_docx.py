@@ -31,6 +31,7 @@ from docx.text.paragraph import Paragraph
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError
 from briefgen.log import collect
+from briefgen.office import pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
@@ -115,17 +116,7 @@ def heading_paragraphs(doc: Any) -> list[tuple[int, str, Any]]:
 
 def outline(reader: pypdf.PdfReader) -> list[tuple[int, str, int]]:
     """Flatten PDF bookmarks into (level, title, 1-based page)."""
-    flat: list[tuple[int, str, int]] = []
-
-    def walk(items: list, level: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, level + 1)
-            else:
-                flat.append((level, item.title, reader.get_destination_page_number(item) + 1))
-
-    walk(reader.outline, 1)
-    return flat
+    return pdf_outline(reader)
 
 
 def toc_paragraphs(doc: Any) -> list[Any]:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from briefgen.build import BuildRequest, build
 from briefgen.log import collect
+from briefgen.office import pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
@@ -37,18 +38,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def outline(reader: pypdf.PdfReader) -> list[tuple[int, str, int]]:
-    """Flatten the bookmarks into (level, title, page index)."""
-    flat: list[tuple[int, str, int]] = []
-
-    def walk(items: list, level: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, level + 1)
-            else:
-                flat.append((level, item.title, reader.get_destination_page_number(item)))
-
-    walk(reader.outline, 1)
-    return flat
+    """Flatten the bookmarks into (level, title, 0-based page index)."""
+    return [(level, title, page - 1) for level, title, page in pdf_outline(reader)]
 
 
 def html_headings(path: Path) -> list[tuple[int, str]]:
