@@ -117,11 +117,12 @@ def template_dirs(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
 @functools.lru_cache(maxsize=8)
 def environment(search_path: tuple[Path, ...]) -> Environment:
     """A sandboxed, autoescaping, strict Jinja environment over ``search_path``."""
-    from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2 import StrictUndefined, select_autoescape
 
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader([str(p) for p in search_path]),
+    from .sandbox import BriefSandbox, loader
+
+    env = BriefSandbox(
+        loader=loader(search_path, builtin_templates()),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -141,21 +142,28 @@ def template_name(audience: str) -> str:
     return f"{audience}.html.j2"
 
 
-def render(brief: Brief, *, templates: tuple[Path, ...] = (), css: str | None = None) -> Rendered:
+def render(brief: Brief, *, templates: tuple[Path, ...] = (), time_limit: float | None = None) -> Rendered:
     """Render ``brief`` with its audience template; return the finished HTML."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+    from jinja2.sandbox import SecurityError
+
+    from .sandbox import TIME_LIMIT_S, bounded_render
 
     env = environment(template_dirs(templates))
     name = template_name(brief.audience_id)
     try:
         template = env.get_template(name)
-        html = template.render(brief=brief, css=css)
+        html = bounded_render(template, TIME_LIMIT_S if time_limit is None else time_limit, brief=brief)
     except TemplateNotFound as exc:
-        raise RenderError(
-            f"no template for audience {brief.audience_id!r}: add {exc.name} to a template folder"
-        ) from None
+        if exc.name == name:
+            raise RenderError(
+                f"no template for audience {brief.audience_id!r}: add {exc.name} to a template folder"
+            ) from None
+        raise RenderError(f"{_template_place(exc, name)}: template not found: {exc.name}") from None
     except TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(f"{_template_place(exc, name)}: refused by the template sandbox: {exc}") from None
     except UndefinedError as exc:
         raise RenderError(f"{_template_place(exc, name)}: undefined: {exc.message}") from None
     except TemplateError as exc:
