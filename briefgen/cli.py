@@ -102,9 +102,21 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="briefgen")
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
-def main(debug: bool) -> None:
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Project settings (default: ./briefgen.toml when present).",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool, config: Path | None) -> None:
     """Turn structured strategy content into tailored briefings (HTML, PDF, Word)."""
     show_warnings()
+    from . import config as settings
+
+    path = settings.find(config)
+    if path is not None:
+        ctx.default_map = settings.load(path)
 
 
 class _EchoWarnings(logging.Handler):
