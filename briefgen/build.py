@@ -24,7 +24,7 @@ from .tailor import Length, Options, Stakeholder
 class BuildRequest:
     """Everything ``briefgen build`` was asked to do."""
 
-    content: Path
+    content: Path | tuple[Path, ...]
     out: Path
     audiences: tuple[str, ...] = ()  # empty: every audience in the content
     formats: tuple[str, ...] = ()  # empty: every available format

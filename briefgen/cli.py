@@ -133,7 +133,13 @@ def show_warnings() -> None:
 
 
 @main.command()
-@content_option
+@click.option(
+    "--content",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Content file or folder (default: the shipped EU strategy); repeat to add files, "
+    "e.g. a new audience.",
+)
 @click.option(
     "--audience",
     "audiences",
@@ -200,7 +206,7 @@ def show_warnings() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @handle_errors
 def build(
-    content: Path | None,
+    content: tuple[Path, ...],
     audiences: tuple[str, ...],
     formats: tuple[str, ...] | None,
     out: Path,
@@ -300,6 +306,48 @@ def schema() -> None:
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "briefgen content"
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@main.group()
+def templates() -> None:
+    """List and eject the templates briefs are rendered with."""
+
+
+@templates.command("list")
+@click.option(
+    "--templates",
+    "folders",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="User template folder, searched first (repeatable).",
+)
+@handle_errors
+def templates_list(folders: tuple[Path, ...]) -> None:
+    """Show each template, where it comes from, what it extends and its blocks."""
+    from .customise import listing
+
+    for info in listing(folders):
+        extends = f" extends {info.extends}" if info.extends else ""
+        click.echo(f"{info.name}  [{info.origin}]{extends}")
+        if info.blocks:
+            click.echo(f"    blocks: {', '.join(info.blocks)}")
+
+
+@templates.command("eject")
+@click.argument("audience", default="all")
+@click.option(
+    "--to", "to", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to copy into."
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist there.")
+@handle_errors
+def templates_eject(audience: str, to: Path, force: bool) -> None:
+    """Copy editable templates, stylesheets and the reference .docx into a folder."""
+    from .customise import eject
+
+    written = eject(audience, to, force=force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"use them with: briefgen build --templates {to}")
 
 
 @main.command()

@@ -5,7 +5,7 @@ The file is looked for in the working folder (or given with ``--config``). Its
 command line override it. Paths are relative to the file's folder::
 
     [build]
-    content = "content"            # file or folder
+    content = ["content"]          # files or folders, merged in order
     templates = ["my-templates"]   # searched before the built-in templates
     formats = ["pdf", "docx"]
     out = "briefs"
@@ -22,8 +22,8 @@ from typing import Any
 from .errors import UsageError
 
 FILENAME = "briefgen.toml"
-PATH_KEYS = {"content", "out", "reference_docx"}
-PATH_LIST_KEYS = {"templates"}
+PATH_KEYS = {"out", "reference_docx"}
+PATH_LIST_KEYS = {"templates", "content"}
 LIST_KEYS = {"audience", "focus"}
 ALLOWED = {
     "content", "out", "templates", "formats", "audience", "focus", "region", "length",

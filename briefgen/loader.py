@@ -188,16 +188,20 @@ def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]
     return documents[0] if documents else None
 
 
-def load(source: Path) -> Loaded:
-    """Load a content file or folder; collect every problem instead of stopping at one."""
+def load(source: Path | tuple[Path, ...]) -> Loaded:
+    """Load content files or folders (merged in order); collect every problem, not just the first."""
     result = Loaded()
-    if not source.exists():
-        result.problems.append(Problem(display_name(source), 1, 1, "", "no such file or folder"))
-        return result
-    files = content_files(source)
+    files: list[Path] = []
+    for item in source if isinstance(source, tuple) else (source,):
+        if not item.exists():
+            result.problems.append(Problem(display_name(item), 1, 1, "", "no such file or folder"))
+            continue
+        found = content_files(item)
+        if not found:
+            result.problems.append(Problem(display_name(item), 1, 1, "", "no .yaml files in this folder"))
+        files += [f for f in found if f not in files]
     result.files = files
-    if not files:
-        result.problems.append(Problem(display_name(source), 1, 1, "", "no .yaml files in this folder"))
+    if result.problems or not files:
         return result
     owners: dict[PathKey, str] = {}
     for path in files:

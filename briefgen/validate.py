@@ -62,7 +62,7 @@ def problems_from_model(loaded: Loaded) -> tuple[Strategy | None, list[Problem]]
     return strategy, problems
 
 
-def validate(source: Path) -> Content:
+def validate(source: Path | tuple[Path, ...]) -> Content:
     """Load and validate ``source``; raise :class:`ContentError` listing every problem."""
     loaded = load(source)
     if loaded.problems:

@@ -1,0 +1,130 @@
+"""Turn the template search path into a listing, and built-in templates into editable copies.
+
+``briefgen templates list`` shows each audience template with the file it
+comes from (built-in or which user folder), what it extends and the blocks it
+defines. ``briefgen templates eject`` copies the editable pieces (templates,
+stylesheets, the reference .docx) into a folder with a README, ready to be
+used with ``--templates DIR``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .paths import builtin_templates
+from .render import environment, template_dirs
+
+SHARED = ("base.html.j2", "macros.html.j2")
+STYLESHEETS = ("css/brief.css", "css/print.css")
+REFERENCE = "reference.docx"
+NOT_AUDIENCES = set(SHARED)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """One template file as the search path resolves it."""
+
+    name: str
+    origin: str
+    path: Path
+    extends: str | None
+    blocks: tuple[str, ...]
+
+
+def origin_of(path: Path, search_path: tuple[Path, ...]) -> str:
+    builtin = builtin_templates().resolve()
+    return "built-in" if path.resolve().is_relative_to(builtin) else str(path.parent)
+
+
+def audience_templates(search_path: tuple[Path, ...]) -> list[str]:
+    """Audience template names found anywhere on the search path, sorted."""
+    names = {
+        p.name
+        for folder in search_path
+        for p in folder.glob("*.html.j2")
+        if p.name not in NOT_AUDIENCES and not p.name.startswith("_")
+    }
+    return sorted(names)
+
+
+def describe(name: str, search_path: tuple[Path, ...]) -> TemplateInfo:
+    """Resolve ``name`` on the search path and read its extends and blocks."""
+    from jinja2 import nodes
+
+    env = environment(search_path)
+    source, filename, _ = env.loader.get_source(env, name)
+    tree = env.parse(source)
+    extends = next(iter(tree.find_all(nodes.Extends)), None)
+    parent = (
+        extends.template.value if extends is not None and isinstance(extends.template, nodes.Const) else None
+    )
+    blocks = tuple(dict.fromkeys(block.name for block in tree.find_all(nodes.Block)))
+    path = Path(filename)
+    return TemplateInfo(name, origin_of(path, search_path), path, parent, blocks)
+
+
+def listing(templates: tuple[Path, ...]) -> list[TemplateInfo]:
+    """Every audience template and the shared ones, as the search path resolves them."""
+    search_path = template_dirs(templates)
+    return [describe(name, search_path) for name in [*audience_templates(search_path), *SHARED]]
+
+
+README = """# Your briefgen templates
+
+Made by `briefgen templates eject`. Use them with
+
+    briefgen build --templates {folder}
+
+(or `templates = ["{folder}"]` under `[build]` in briefgen.toml). Files here are
+searched before the built-in ones; a file you delete falls back to the built-in.
+
+What to edit:
+
+- `{audiences}`: the audience template(s). Each extends
+  `base.html.j2` and overrides blocks; to change one part, override just that
+  block, e.g. `{{% block recommendation %}}...{{% endblock %}}`. To extend the
+  built-in version of a file you replace, write `{{% extends "builtin/NAME" %}}`.
+- `base.html.j2`: the skeleton and every block (the list is at its top):
+  cover, toc, introduction, key_figures, lead, lead_section, recommendations,
+  recommendation, strategy, context, closing, colophon; `body` sets their order.
+- `macros.html.j2`: the cover's "Prepared for" line, figure callouts, lead sections.
+- `css/brief.css`: colours, fonts and spacing (change the variables at the top,
+  e.g. `--brand` for the cover colour); `css/print.css`: the PDF page design.
+- `reference.docx`: the Word styles, page set-up, headers and footers; edit it
+  in Word or LibreOffice (keep the style names).
+
+Templates run in a sandbox: they can read only files in the template folders,
+and a template that runs too long or writes too much stops with an error.
+The HTML they must produce is described in briefgen's docs/html-intermediate.md.
+"""
+
+
+def eject(audience: str, to: Path, *, force: bool = False) -> list[Path]:
+    """Copy the editable templates for ``audience`` (or ``all``) into ``to``; return the files written."""
+    builtin = builtin_templates()
+    available = audience_templates((builtin,))
+    if audience == "all":
+        chosen = available
+    elif f"{audience}.html.j2" in available:
+        chosen = [f"{audience}.html.j2"]
+    else:
+        names = ", ".join(["all", *(n.removesuffix(".html.j2") for n in available)])
+        raise UsageError(f"AUDIENCE: no built-in template for {audience!r}; choose from: {names}")
+    files = [*chosen, *SHARED, *STYLESHEETS, REFERENCE]
+    existing = [name for name in files if (to / name).exists()]
+    if existing and not force:
+        raise UsageError(f"--to: {to / existing[0]} already exists (use --force to overwrite)")
+    written = []
+    for name in files:
+        target = to / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(builtin / name, target)
+        written.append(target)
+    readme = to / "README.md"
+    if force or not readme.exists():
+        readme.write_text(README.format(folder=to, audiences=", ".join(chosen)), encoding="utf-8")
+        written.append(readme)
+    return written
