@@ -35,7 +35,8 @@ class BuildRequest:
     templates: tuple[Path, ...] = ()
     strict: bool = False
     pdf_variant: str | None = None
-    page_size: str = "a4"
+    page_size: str | None = None  # None: the theme's, else A4
+    theme: Path | None = None
     reference_docx: Path | None = None
     docx_refresh: bool = False
 
@@ -90,12 +91,19 @@ def build(request: BuildRequest) -> BuildResult:
     content = validate(request.content)
     strategy = content.strategy
     audiences = request.audiences or tuple(strategy.audiences)
+    theme = None
+    if request.theme is not None:
+        from .theme import load as load_theme
+
+        theme = load_theme(request.theme)
+    page_size = request.page_size or (theme.page_size if theme else None) or "a4"
     options = writers.WriteOptions(
         templates=request.templates,
         strict=request.strict,
         source_date_epoch=source_date_epoch(),
         pdf_variant=request.pdf_variant,
-        page_size=request.page_size,
+        page_size=page_size,
+        theme=theme,
         reference_docx=request.reference_docx,
         docx_refresh=request.docx_refresh,
     )
@@ -112,7 +120,7 @@ def build(request: BuildRequest) -> BuildResult:
         check_options(strategy, tailoring)
         brief = tailor(strategy, tailoring)
         try:
-            document = render(brief, templates=request.templates)
+            document = render(brief, templates=request.templates, theme=theme)
         except BriefgenError as exc:
             exc.message = f"audience {audience!r}: {exc.message}"
             raise

@@ -191,7 +191,18 @@ def show_warnings() -> None:
     default=None,
     help="PDF standard to follow (default: tagged PDF).",
 )
-@click.option("--page-size", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option(
+    "--page-size",
+    type=click.Choice(["a4", "letter"]),
+    default=None,
+    help="Page size (default: the theme's, else A4).",
+)
+@click.option(
+    "--theme",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Theme file (TOML): organisation, logo, colours, fonts, page size, footer; PDF, HTML and Word.",
+)
 @click.option(
     "--reference-docx",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -219,7 +230,8 @@ def build(
     country: str | None,
     templates: tuple[Path, ...],
     pdf_variant: str | None,
-    page_size: str,
+    page_size: str | None,
+    theme: Path | None,
     reference_docx: Path | None,
     docx_refresh: bool,
     strict: bool,
@@ -250,6 +262,7 @@ def build(
             strict=strict,
             pdf_variant=pdf_variant,
             page_size=page_size,
+            theme=theme,
             reference_docx=reference_docx,
             docx_refresh=docx_refresh,
         )

@@ -22,12 +22,12 @@ from typing import Any
 from .errors import UsageError
 
 FILENAME = "briefgen.toml"
-PATH_KEYS = {"out", "reference_docx"}
+PATH_KEYS = {"out", "reference_docx", "theme"}
 PATH_LIST_KEYS = {"templates", "content"}
 LIST_KEYS = {"audience", "focus"}
 ALLOWED = {
     "content", "out", "templates", "formats", "audience", "focus", "region", "length",
-    "pdf_variant", "page_size", "reference_docx", "docx_refresh", "strict",
+    "pdf_variant", "page_size", "reference_docx", "docx_refresh", "strict", "theme",
 }  # fmt: skip
 
 

@@ -142,7 +142,9 @@ def template_name(audience: str) -> str:
     return f"{audience}.html.j2"
 
 
-def render(brief: Brief, *, templates: tuple[Path, ...] = (), time_limit: float | None = None) -> Rendered:
+def render(
+    brief: Brief, *, templates: tuple[Path, ...] = (), theme: Any = None, time_limit: float | None = None
+) -> Rendered:
     """Render ``brief`` with its audience template; return the finished HTML."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
@@ -153,7 +155,9 @@ def render(brief: Brief, *, templates: tuple[Path, ...] = (), time_limit: float 
     name = template_name(brief.audience_id)
     try:
         template = env.get_template(name)
-        html = bounded_render(template, TIME_LIMIT_S if time_limit is None else time_limit, brief=brief)
+        html = bounded_render(
+            template, TIME_LIMIT_S if time_limit is None else time_limit, brief=brief, theme=theme
+        )
     except TemplateNotFound as exc:
         if exc.name == name:
             raise RenderError(

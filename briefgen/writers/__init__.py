@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UsageError
 
@@ -37,6 +37,7 @@ class WriteOptions:
     page_size: str = "a4"
     reference_docx: Path | None = None
     docx_refresh: bool = False
+    theme: Any = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

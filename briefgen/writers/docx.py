@@ -640,14 +640,15 @@ class Writer:
                 continue
             if child.tag == "img":
                 paragraph = self.paragraph("Normal")
-                self.image(paragraph, child)
+                logo = "cover-logo" in (element.get("class") or "").split()
+                self.image(paragraph, child, max_height=Cm(1.6) if logo else None)
                 self.finish(paragraph)
             elif child.tag == "figcaption":
                 self.block(child, "Caption")
             else:
                 self.block(child, "Normal")
 
-    def image(self, paragraph: Any, element: Any) -> None:
+    def image(self, paragraph: Any, element: Any, max_height: int | None = None) -> None:
         src = element.get("src") or ""
         alt = clean(element.get("alt") or "").strip()
         if not alt:
@@ -672,6 +673,9 @@ class Writer:
         if shape.width > max_width:
             ratio = max_width / shape.width
             shape.width, shape.height = Emu(int(max_width)), Emu(int(shape.height * ratio))
+        if max_height is not None and shape.height > max_height:
+            ratio = max_height / shape.height
+            shape.width, shape.height = Emu(int(shape.width * ratio)), Emu(int(max_height))
         shape._inline.docPr.set("descr", alt)
         shape._inline.docPr.set("title", alt)
 
@@ -811,7 +815,50 @@ def _header_is_empty(part: Any) -> bool:
     )
 
 
-def headers_and_footers(writer: Writer, title: str) -> None:
+def apply_theme(doc: Any, theme: Any) -> None:
+    """Recolour and refont the styles: the house colours and fonts become the theme's."""
+    colours = theme.word_colours()
+    fonts = {k: v for k, v in theme.word_fonts().items() if k != v}
+    if not colours and not fonts:
+        return
+    colour_attrs = [qn("w:val"), qn("w:fill"), qn("w:color")]
+    font_attrs = [qn(f"w:{a}") for a in ("ascii", "hAnsi", "cs", "eastAsia")]
+    for element in doc.styles.element.iter():
+        tag = element.tag
+        if tag in (qn("w:color"), qn("w:shd"), qn("w:top"), qn("w:bottom"), qn("w:left"), qn("w:right")):
+            for attr in colour_attrs:
+                value = element.get(attr)
+                if value and value.upper() in colours:
+                    element.set(attr, colours[value.upper()])
+        elif tag == qn("w:rFonts"):
+            for attr in font_attrs:
+                value = element.get(attr)
+                if value in fonts:
+                    element.set(attr, fonts[value])
+
+
+def _header_logo(paragraph: Any, theme: Any) -> None:
+    """Put the theme's PNG or JPEG logo at the start of a header paragraph."""
+    if theme is None or not theme.logo_url or theme.logo_type not in ("image/png", "image/jpeg"):
+        if theme is not None and theme.logo_url:
+            warn("theme logo is %s: Word takes PNG or JPEG, so the Word header has no logo", theme.logo_type)
+        return
+    found = resources.data_url(theme.logo_url)
+    if found is None:
+        return
+    logo_run = paragraph.add_run()
+    picture = logo_run.add_picture(io.BytesIO(found[0]), height=Cm(0.8))
+    picture._inline.docPr.set("descr", f"{theme.organisation or theme.name} logo")
+    logo_run.add_text("  ")
+    paragraph._p.remove(logo_run._r)
+    first = paragraph._p.find(qn("w:r"))
+    if first is not None:
+        first.addprevious(logo_run._r)
+    else:
+        paragraph._p.append(logo_run._r)
+
+
+def headers_and_footers(writer: Writer, title: str, theme: Any = None) -> None:
     """Title in the header, page X of Y in the footer; none on the cover. A reference's own are kept."""
     section = writer.doc.sections[0]
     section.different_first_page_header_footer = True
@@ -820,11 +867,14 @@ def headers_and_footers(writer: Writer, title: str) -> None:
         paragraph = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
         paragraph.style = writer.doc.styles[writer.style("Header")]
         paragraph.add_run(clean(title))
+        _header_logo(paragraph, theme)
     footer = section.footer
     if footer.is_linked_to_previous or _header_is_empty(footer):
         paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
         paragraph.style = writer.doc.styles[writer.style("Footer")]
         paragraph.alignment = 2  # right
+        if theme is not None and theme.footer:
+            paragraph.add_run(clean(theme.footer) + "    ")
         paragraph.add_run("Page ")
         _simple_field(paragraph, "PAGE", "1")
         paragraph.add_run(" of ")
@@ -949,6 +999,8 @@ def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str
     reference = reference_path(options)
     doc = Document(io.BytesIO(_reference_bytes(reference.resolve())))
     _strip_external(doc, reference.name)
+    if options.theme is not None:
+        apply_theme(doc, options.theme)
     body = doc.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):
@@ -969,7 +1021,7 @@ def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str
             writer.bookmark_name(ident)
     body_el = tree.find("body")
     writer.blocks(body_el if body_el is not None else tree)
-    headers_and_footers(writer, _running_title(tree, document))
+    headers_and_footers(writer, _running_title(tree, document), options.theme)
     update_fields_on_open(doc)
     set_language(doc, document.language)
     properties(doc, tree, document, options.source_date_epoch)

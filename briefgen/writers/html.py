@@ -30,6 +30,9 @@ def stylesheet(search_path: tuple[Path, ...]) -> str:
 
 def write(document: Rendered, options: WriteOptions) -> bytes:
     """Return the document as UTF-8 HTML with a ``<style>`` element in its head."""
-    css = stylesheet(template_dirs(options.templates)).replace("</", "<\\/")
+    css = stylesheet(template_dirs(options.templates))
+    if options.theme is not None:
+        css += "\n/* theme */\n" + options.theme.css()
+    css = css.replace("</", "<\\/")
     html = document.html.replace("</head>", f"<style>\n{css}</style>\n</head>", 1)
     return html.encode("utf-8")

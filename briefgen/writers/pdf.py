@@ -83,6 +83,12 @@ def stylesheets(search_path: tuple[Path, ...], page_size: str) -> tuple[Any, ...
     return tuple(sheets)
 
 
+@functools.lru_cache(maxsize=8)
+def theme_sheet(css: str) -> Any:
+    """Parse a theme's CSS once per process."""
+    return CSS(string=css, font_config=font_config())
+
+
 @functools.lru_cache(maxsize=16)
 def covered_characters(search_path: tuple[Path, ...]) -> frozenset[int]:
     """Every code point that some shipped font in the search path can draw."""
@@ -174,7 +180,10 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     html = lxml.html.tostring(tree, encoding="unicode", method="html")
     fetcher = SafeFetcher(search_path)
     rendered = HTML(string=html, base_url=search_path[-1].as_uri() + "/", url_fetcher=fetcher).render(
-        stylesheets=list(stylesheets(search_path, options.page_size)),
+        stylesheets=[
+            *stylesheets(search_path, options.page_size),
+            *([theme_sheet(options.theme.css())] if options.theme is not None else []),
+        ],
         font_config=font_config(),
         pdf_tags=True,
     )

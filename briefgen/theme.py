@@ -1,0 +1,139 @@
+"""Turn a theme file (TOML) into what each writer needs: CSS variables, Word colours and fonts, a logo.
+
+One file brands the PDF, the HTML and the Word brief alike::
+
+    name = "Civic"
+    organisation = "Open Policy Lab"
+    logo = "civic-logo.png"          # PNG (or SVG: PDF and HTML only), relative to this file
+    page_size = "a4"                 # or "letter"
+    footer = "Open Policy Lab · briefings"
+
+    [colours]                        # any of: brand, brand_dark, accent, accent_soft, ink, muted, panel
+    brand = "#1f5f4a"
+
+    [fonts]
+    pdf_heading = "sans"             # shipped families for PDF and HTML: "sans" or "serif"
+    pdf_body = "serif"
+    word_heading = "Arial"           # font names for Word (not embedded)
+    word_body = "Georgia"
+"""
+
+from __future__ import annotations
+
+import base64
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import UsageError
+
+FontName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+Hex = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+
+#: The house colours as they appear in the built-in CSS and reference.docx.
+DEFAULT_COLOURS = {
+    "brand": "#123c69",
+    "brand_dark": "#0b2744",
+    "accent": "#e0a526",
+    "accent_soft": "#fdf4e0",
+    "ink": "#1d232b",
+    "muted": "#5b6673",
+    "panel": "#f1f5f9",
+}
+DEFAULT_WORD_FONTS = {"heading": "Arial", "body": "Georgia"}
+FAMILIES = {"sans": '"Brief Sans"', "serif": '"Brief Serif"'}
+
+
+class Colours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    brand: Hex = DEFAULT_COLOURS["brand"]
+    brand_dark: Hex = DEFAULT_COLOURS["brand_dark"]
+    accent: Hex = DEFAULT_COLOURS["accent"]
+    accent_soft: Hex = DEFAULT_COLOURS["accent_soft"]
+    ink: Hex = DEFAULT_COLOURS["ink"]
+    muted: Hex = DEFAULT_COLOURS["muted"]
+    panel: Hex = DEFAULT_COLOURS["panel"]
+
+
+class Fonts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pdf_heading: Literal["sans", "serif"] = "sans"
+    pdf_body: Literal["sans", "serif"] = "serif"
+    word_heading: FontName = DEFAULT_WORD_FONTS["heading"]
+    word_body: FontName = DEFAULT_WORD_FONTS["body"]
+
+
+class Theme(BaseModel):
+    """A validated theme; ``logo_url`` is the logo as a data: URL (self-contained in every format)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = "default"
+    organisation: str | None = None
+    logo: str | None = None
+    page_size: Literal["a4", "letter"] | None = None
+    footer: Annotated[str, StringConstraints(max_length=200)] | None = None
+    colours: Colours = Field(default_factory=Colours)
+    fonts: Fonts = Field(default_factory=Fonts)
+    logo_url: str | None = None
+    logo_type: str | None = None
+
+    def css(self) -> str:
+        """CSS that applies the theme on top of the built-in stylesheets."""
+        c = self.colours
+        lines = [
+            ":root {",
+            *(f"  --{name.replace('_', '-')}: {value};" for name, value in c.model_dump().items()),
+            f"  --font-heading: {FAMILIES[self.fonts.pdf_heading]};",
+            f"  --font-body: {FAMILIES[self.fonts.pdf_body]};",
+            "}",
+        ]
+        if self.footer:
+            text = self.footer.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'@page {{ @bottom-left {{ content: "{text}"; }} }}')
+        return "\n".join(lines) + "\n"
+
+    def word_colours(self) -> dict[str, str]:
+        """Built-in colour (upper-case hex, as in Word XML) -> theme colour."""
+        return {
+            DEFAULT_COLOURS[name][1:].upper(): value[1:].upper()
+            for name, value in self.colours.model_dump().items()
+            if value.lower() != DEFAULT_COLOURS[name]
+        }
+
+    def word_fonts(self) -> dict[str, str]:
+        return {
+            DEFAULT_WORD_FONTS["heading"]: self.fonts.word_heading,
+            DEFAULT_WORD_FONTS["body"]: self.fonts.word_body,
+        }
+
+
+def load(path: Path) -> Theme:
+    """Read and validate a theme file; errors name the file and the field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--theme: {path}: cannot read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--theme: {path}: {exc}") from None
+    data.pop("logo_url", None)
+    data.pop("logo_type", None)
+    try:
+        theme = Theme.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"--theme: {path}: {where}: {first['msg']}") from None
+    if theme.logo:
+        logo = (path.parent / theme.logo).resolve()
+        kinds = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+        kind = kinds.get(logo.suffix.lower())
+        if kind is None:
+            raise UsageError(f"--theme: {path}: logo: use a PNG, JPEG or SVG file, not {logo.name}")
+        if not logo.is_file() or logo.stat().st_size > MAX_LOGO_BYTES:
+            raise UsageError(f"--theme: {path}: logo: {theme.logo} is missing or larger than 2 MB")
+        url = f"data:{kind};base64,{base64.b64encode(logo.read_bytes()).decode()}"
+        theme = theme.model_copy(update={"logo_url": url, "logo_type": kind})
+    return theme
