@@ -36,7 +36,11 @@ class TemplateInfo:
 
 def origin_of(path: Path, search_path: tuple[Path, ...]) -> str:
     builtin = builtin_templates().resolve()
-    return "built-in" if path.resolve().is_relative_to(builtin) else str(path.parent)
+    if path.resolve().is_relative_to(builtin):
+        return "built-in"
+    from .loader import display_name
+
+    return display_name(path.parent)
 
 
 def audience_templates(search_path: tuple[Path, ...]) -> list[str]:
@@ -95,6 +99,8 @@ What to edit:
   e.g. `--brand` for the cover colour); `css/print.css`: the PDF page design.
 - `reference.docx`: the Word styles, page set-up, headers and footers; edit it
   in Word or LibreOffice (keep the style names).
+- `themes/*.toml`: organisation, logo, colours, fonts, page size and footer in
+  one file, applied to PDF, HTML and Word alike with `--theme FILE`.
 
 Templates run in a sandbox: they can read only files in the template folders,
 and a template that runs too long or writes too much stops with an error.
@@ -113,7 +119,8 @@ def eject(audience: str, to: Path, *, force: bool = False) -> list[Path]:
     else:
         names = ", ".join(["all", *(n.removesuffix(".html.j2") for n in available)])
         raise UsageError(f"AUDIENCE: no built-in template for {audience!r}; choose from: {names}")
-    files = [*chosen, *SHARED, *STYLESHEETS, REFERENCE]
+    themes = sorted(p.relative_to(builtin).as_posix() for p in (builtin / "themes").iterdir() if p.is_file())
+    files = [*chosen, *SHARED, *STYLESHEETS, REFERENCE, *themes]
     existing = [name for name in files if (to / name).exists()]
     if existing and not force:
         raise UsageError(f"--to: {to / existing[0]} already exists (use --force to overwrite)")

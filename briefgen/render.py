@@ -111,7 +111,7 @@ def format_date(value: Any) -> str:
 
 def template_dirs(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     """The template search path: user folders first, then the built-in templates."""
-    return (*extra, builtin_templates())
+    return (*(Path(p).resolve() for p in extra), builtin_templates())
 
 
 @functools.lru_cache(maxsize=8)

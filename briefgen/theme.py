@@ -82,12 +82,17 @@ class Theme(BaseModel):
 
     def css(self) -> str:
         """CSS that applies the theme on top of the built-in stylesheets."""
+        # Only what the theme sets: the rest stays as the (possibly edited) stylesheets have it.
         c = self.colours
+        chosen = {name: getattr(c, name) for name in sorted(c.model_fields_set)}
         lines = [
             ":root {",
-            *(f"  --{name.replace('_', '-')}: {value};" for name, value in c.model_dump().items()),
-            f"  --font-heading: {FAMILIES[self.fonts.pdf_heading]};",
-            f"  --font-body: {FAMILIES[self.fonts.pdf_body]};",
+            *(f"  --{name.replace('_', '-')}: {value};" for name, value in chosen.items()),
+            *(
+                f"  --font-{kind}: {FAMILIES[getattr(self.fonts, 'pdf_' + kind)]};"
+                for kind in ("heading", "body")
+                if "pdf_" + kind in self.fonts.model_fields_set
+            ),
             "}",
         ]
         if self.footer:

@@ -108,3 +108,35 @@ def test_an_audience_without_a_template_is_a_clear_error(runner, tmp_path: Path)
     result = runner.invoke(main, [*args, "--format", "html", "--out", "o"])
     assert result.exit_code == 1
     assert "no template for audience 'investors': add investors.html.j2 to a template folder" in result.output
+
+
+def test_the_readme_worked_example_runs_as_written(tmp_path: Path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import pypdf
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- worked-example -->\n```sh\n(.*?)```\n<!-- /worked-example -->", readme, re.S)
+    assert block, "the README lost its worked example"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.group(1)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = tmp_path / "my-briefs"
+    html = (out / "business-brief.html").read_text()
+    marker = "Questions on this recommendation? Write to briefs@example.org."
+    assert html.count(marker) == 8
+    assert "--brand: #7a1f3d;" in html and 'alt="Open Policy Lab logo"' in html
+    doc = Document(str(out / "business-brief.docx"))
+    assert sum(marker in p.text for p in doc.paragraphs) == 8
+    assert doc.sections[0].header._element.xpath(".//wp:docPr/@descr") == ["Open Policy Lab logo"]
+    cover = pypdf.PdfReader(out / "business-brief.pdf").pages[0].get_contents().get_data()
+    assert b"0.478431 0.121569 0.239216 rg" in cover  # the burgundy brand colour fills the cover
