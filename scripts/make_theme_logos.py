@@ -1,6 +1,6 @@
 """Turn a short name and a colour into the PNG logos of the shipped example themes.
 
-    python scripts/make_theme_logos.py
+python scripts/make_theme_logos.py
 """
 
 from __future__ import annotations
