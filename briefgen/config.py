@@ -39,14 +39,19 @@ def find(explicit: Path | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def read_toml(path: Path, label: str = "") -> dict[str, Any]:
+    """Parse a TOML file; a read or syntax error is a usage error naming the file (and the flag)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{label}{path}: cannot read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{label}{path}: {exc}") from None
+
+
 def load(path: Path) -> dict[str, dict[str, Any]]:
     """Read ``path`` into Click's ``default_map`` shape: {command: {param: value}}."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    data = read_toml(path)
     unknown_tables = sorted(set(data) - {"build"})
     if unknown_tables:
         raise UsageError(f"{path}: unknown table [{unknown_tables[0]}]; briefgen.toml has [build]")

@@ -6,9 +6,9 @@ recommendations and lead sections), the international context (regions,
 policy areas, initiatives) and key figures. Text fields hold Markdown.
 
 Field-level checks live on the classes; cross-references (a recommendation
-naming a focus area that does not exist) are checked in
-:meth:`Strategy.check_references`, which reports every broken reference at
-once with its field path so the loader can attach a file position.
+naming a focus area that does not exist) are checked by
+:func:`reference_problems`, which works on raw data too and reports every
+broken reference with its field path so the loader can attach a file position.
 """
 
 from __future__ import annotations
@@ -189,10 +189,6 @@ class Strategy(Item):
     policy_areas: list[PolicyArea] = []
     initiatives: list[Initiative] = []
     figures: list[Figure] = []
-
-    def check_references(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Return (field path, message) for every duplicate id and broken cross-reference."""
-        return reference_problems(self.model_dump(mode="python"))
 
 
 Path = tuple[str | int, ...]

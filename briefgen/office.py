@@ -40,6 +40,24 @@ def pdf_outline(reader: Any) -> list[tuple[int, str, int]]:
     return flat
 
 
+def convert_to_pdf(program: str, docx: Path, folder: Path) -> Path:
+    """LibreOffice's own PDF of ``docx`` in ``folder``, made with a throw-away profile."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [
+        program,
+        f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        "pdf",
+        "--outdir",
+        str(folder),
+        str(docx),
+    ]
+    subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=True)
+    return folder / f"{docx.stem}.pdf"
+
+
 def page_numbers(docx: bytes, headings: list[tuple[str, str]]) -> dict[str, int] | None:
     """Map heading ids to 1-based page numbers; None (with a warning) when that cannot be done."""
     program = libreoffice()
@@ -52,20 +70,9 @@ def page_numbers(docx: bytes, headings: list[tuple[str, str]]) -> dict[str, int]
         folder = Path(tmp)
         source = folder / "brief.docx"
         source.write_bytes(docx)
-        command = [
-            program,
-            f"-env:UserInstallation={(folder / 'profile').as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(folder),
-            str(source),
-        ]
         try:
-            subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=True)
-            reader = pypdf.PdfReader(io.BytesIO((folder / "brief.pdf").read_bytes()))
+            pdf = convert_to_pdf(program, source, folder)
+            reader = pypdf.PdfReader(io.BytesIO(pdf.read_bytes()))
             marks = [(_squash(title), page) for _, title, page in pdf_outline(reader)]
         except (OSError, subprocess.SubprocessError, pypdf.errors.PdfReadError) as exc:
             warn("--docx-refresh: LibreOffice could not lay out the document (%s)", type(exc).__name__)

@@ -21,7 +21,6 @@ One file brands the PDF, the HTML and the Word brief alike::
 from __future__ import annotations
 
 import base64
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -117,12 +116,9 @@ class Theme(BaseModel):
 
 def load(path: Path) -> Theme:
     """Read and validate a theme file; errors name the file and the field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--theme: {path}: cannot read ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--theme: {path}: {exc}") from None
+    from .config import read_toml
+
+    data = read_toml(path, "--theme: ")
     data.pop("logo_url", None)
     data.pop("logo_type", None)
     try:

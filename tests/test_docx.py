@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ from docx.text.paragraph import Paragraph
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError
 from briefgen.log import collect
-from briefgen.office import pdf_outline
+from briefgen.office import convert_to_pdf, pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
@@ -884,20 +883,7 @@ def soffice() -> Iterator[str]:
 
 def office_pdf(soffice: str, docx: Path, folder: Path) -> Path:
     """LibreOffice's own PDF of ``docx``, made with a throw-away profile."""
-    folder.mkdir(parents=True, exist_ok=True)
-    command = [
-        soffice,
-        f"-env:UserInstallation={(folder / 'profile').as_uri()}",
-        "--headless",
-        "--norestore",
-        "--convert-to",
-        "pdf",
-        "--outdir",
-        str(folder),
-        str(docx),
-    ]
-    subprocess.run(command, capture_output=True, timeout=180, check=True)
-    return folder / f"{docx.stem}.pdf"
+    return convert_to_pdf(soffice, docx, folder)
 
 
 @pytest.mark.parametrize("audience", AUDIENCES)

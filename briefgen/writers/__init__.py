@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,7 +38,6 @@ class WriteOptions:
     reference_docx: Path | None = None
     docx_refresh: bool = False
     theme: Any = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Writer(Protocol):

@@ -838,7 +838,7 @@ def apply_theme(doc: Any, theme: Any) -> None:
 
 
 def _header_logo(paragraph: Any, theme: Any) -> None:
-    """Put the theme's PNG or JPEG logo at the start of a header paragraph."""
+    """Add the theme's PNG or JPEG logo to a header paragraph."""
     if theme is None or not theme.logo_url or theme.logo_type not in ("image/png", "image/jpeg"):
         if theme is not None and theme.logo_url:
             warn("theme logo is %s: Word takes PNG or JPEG, so the Word header has no logo", theme.logo_type)
@@ -846,16 +846,10 @@ def _header_logo(paragraph: Any, theme: Any) -> None:
     found = resources.data_url(theme.logo_url)
     if found is None:
         return
-    logo_run = paragraph.add_run()
-    picture = logo_run.add_picture(io.BytesIO(found[0]), height=Cm(0.8))
+    run = paragraph.add_run()
+    picture = run.add_picture(io.BytesIO(found[0]), height=Cm(0.8))
     picture._inline.docPr.set("descr", f"{theme.organisation or theme.name} logo")
-    logo_run.add_text("  ")
-    paragraph._p.remove(logo_run._r)
-    first = paragraph._p.find(qn("w:r"))
-    if first is not None:
-        first.addprevious(logo_run._r)
-    else:
-        paragraph._p.append(logo_run._r)
+    run.add_text("  ")
 
 
 def headers_and_footers(writer: Writer, title: str, theme: Any = None) -> None:
@@ -866,8 +860,8 @@ def headers_and_footers(writer: Writer, title: str, theme: Any = None) -> None:
     if header.is_linked_to_previous or _header_is_empty(header):
         paragraph = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
         paragraph.style = writer.doc.styles[writer.style("Header")]
-        paragraph.add_run(clean(title))
         _header_logo(paragraph, theme)
+        paragraph.add_run(clean(title))
     footer = section.footer
     if footer.is_linked_to_previous or _header_is_empty(footer):
         paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
