@@ -321,12 +321,13 @@ class Writer:
     numbering: Numbering
     roots: tuple[Path, ...]
     bookmarks: dict[str, str] = field(default_factory=dict)
-    styles: set[str] = field(default_factory=set)
+    styles: dict[str, Any] = field(default_factory=dict)  # style name -> python-docx style
     warned: set[str] = field(default_factory=set)
     next_bookmark: int = 0
     pages: dict[str, int] = field(default_factory=dict)
     summary: bool = False
     break_pending: bool = False
+    cache: dict[str, object] = field(default_factory=dict)
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -351,14 +352,34 @@ class Writer:
 
     # ----- paragraphs and runs --------------------------------------------------
 
+    def set_style(self, paragraph: Any, name: str) -> str:
+        """Give ``paragraph`` the style ``name`` (or its fallback) by id; return the name used.
+
+        Setting the style id directly avoids python-docx's name lookup, which
+        scans every style in the document on each call.
+        """
+        used = self.style(name)
+        style = self.styles.get(used)
+        if style is not None:
+            paragraph._p.style = style.style_id
+        return used
+
+    def breaks_before(self, name: str) -> bool:
+        """Whether style ``name`` (or a style it is based on) starts a new page; cached."""
+        key = f"break:{name}"
+        if key not in self.cache:
+            self.cache[key] = _breaks_before(self.styles.get(name))
+        return bool(self.cache[key])
+
     def paragraph(self, style: str) -> Any:
-        paragraph = self.doc.add_paragraph(style=self.style(style))
+        paragraph = self.doc.add_paragraph()
+        used = self.set_style(paragraph, style)
         level = HEADING_STYLES.get(style)
         if self.break_pending:
             self.break_pending = False
-            if not _breaks_before(paragraph.style):
+            if not self.breaks_before(used):
                 paragraph.paragraph_format.page_break_before = True
-        elif level == 1 and self.summary and _breaks_before(paragraph.style):
+        elif level == 1 and self.summary and self.breaks_before(used):
             paragraph.paragraph_format.page_break_before = False
         return paragraph
 
@@ -407,7 +428,7 @@ class Writer:
         rpr = OxmlElement("w:rPr")
         if "Hyperlink" in self.styles:
             rstyle = OxmlElement("w:rStyle")
-            rstyle.set(qn("w:val"), self.doc.styles["Hyperlink"].style_id)
+            rstyle.set(qn("w:val"), self.styles["Hyperlink"].style_id)
             rpr.append(rstyle)
         if fmt.bold:
             rpr.append(OxmlElement("w:b"))
@@ -578,7 +599,7 @@ class Writer:
                 self.block(item, style)
                 continue
             paragraph = self.paragraph(item_style)
-            _number(paragraph, num_id, level)
+            _number(paragraph, num_id, level, item_style in ("Callout", "Key Actions"))
             if item.text:
                 self.text_run(paragraph, item.text, Format())
             for child in item:
@@ -613,9 +634,9 @@ class Writer:
         width = max(len([c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]) for tr in rows)
         table = self.doc.add_table(rows=len(rows), cols=max(width, 1))
         if "Brief Table" in self.styles:
-            table.style = self.doc.styles["Brief Table"]
+            table.style = self.styles["Brief Table"]
         else:
-            table.style = self.doc.styles[self.style("Table Grid")] if "Table Grid" in self.styles else None
+            table.style = self.styles[self.style("Table Grid")] if "Table Grid" in self.styles else None
             if "Brief Table" not in self.warned:
                 self.warned.add("Brief Table")
                 warn("reference document has no table style 'Brief Table'; using a plain table")
@@ -628,9 +649,7 @@ class Writer:
             cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
             for c, cell_el in enumerate(cells):
                 paragraph = row.cells[c].paragraphs[0]
-                paragraph.style = self.doc.styles[
-                    self.style("Table Heading" if cell_el.tag == "th" else "Table Text")
-                ]
+                self.set_style(paragraph, "Table Heading" if cell_el.tag == "th" else "Table Text")
                 self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
                 _trim(paragraph._p)
 
@@ -731,7 +750,8 @@ class Writer:
                 paragraph.add_run(str(self.pages[ident]))
             _field_char(paragraph, "end")
         if entries:
-            end = self.doc.add_paragraph(style=self.style("Normal"))
+            end = self.doc.add_paragraph()
+            self.set_style(end, "Normal")
             _field_char(end, "end")
         self.page_break()
 
@@ -762,7 +782,7 @@ def _ends_with_space(paragraph: Any) -> bool:
     return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
 
 
-def _number(paragraph: Any, num_id: int, level: int) -> None:
+def _number(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
     ppr = paragraph._p.get_or_add_pPr()
     numpr = OxmlElement("w:numPr")
     ilvl = OxmlElement("w:ilvl")
@@ -773,7 +793,7 @@ def _number(paragraph: Any, num_id: int, level: int) -> None:
     numpr.append(num)
     ppr.insert_element_before(numpr, "w:pBdr", "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr")
     paragraph.paragraph_format.left_indent = Cm(
-        0.635 * (level + 1) + (0.3 if paragraph.style.name in ("Callout", "Key Actions") else 0)
+        0.635 * (level + 1) + (0.3 if in_box else 0)
     )
     paragraph.paragraph_format.first_line_indent = Cm(-0.635)
 
@@ -859,13 +879,13 @@ def headers_and_footers(writer: Writer, title: str, theme: Any = None) -> None:
     header = section.header
     if header.is_linked_to_previous or _header_is_empty(header):
         paragraph = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
-        paragraph.style = writer.doc.styles[writer.style("Header")]
+        writer.set_style(paragraph, "Header")
         _header_logo(paragraph, theme)
         paragraph.add_run(clean(title))
     footer = section.footer
     if footer.is_linked_to_previous or _header_is_empty(footer):
         paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
-        paragraph.style = writer.doc.styles[writer.style("Footer")]
+        writer.set_style(paragraph, "Footer")
         paragraph.alignment = 2  # right
         if theme is not None and theme.footer:
             paragraph.add_run(clean(theme.footer) + "    ")
@@ -1004,7 +1024,7 @@ def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str
         doc=doc,
         numbering=Numbering.install(doc),
         roots=template_dirs(options.templates),
-        styles={s.name for s in doc.styles},
+        styles={s.name: s for s in doc.styles},
         pages=pages,
         summary="length-summary" in (tree.find("body").get("class") or "").split()
         if tree.find("body") is not None
