@@ -132,14 +132,75 @@ def show_warnings() -> None:
         logger.setLevel(logging.INFO)
 
 
-@main.command()
-@click.option(
+def options(*decorators: Callable[..., Any]) -> Callable[..., Any]:
+    """Apply several Click options at once (shared by ``build`` and ``batch``)."""
+
+    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+CONTENT_MANY = click.option(
     "--content",
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
     help="Content file or folder (default: the shipped EU strategy); repeat to add files, "
     "e.g. a new audience.",
 )
+OUT = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder.",
+)
+LENGTH = click.option(
+    "--length",
+    type=click.Choice(["full", "summary"]),
+    default="full",
+    show_default=True,
+    help="summary: a one-to-two page executive brief.",
+)
+LOOK = options(
+    click.option(
+        "--templates",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Template folder searched before the built-in templates (repeatable).",
+    ),
+    click.option(
+        "--pdf-variant",
+        type=click.Choice(["pdf/ua-1", "pdf/a-3b"]),
+        default=None,
+        help="PDF standard to follow (default: tagged PDF).",
+    ),
+    click.option(
+        "--page-size",
+        type=click.Choice(["a4", "letter"]),
+        default=None,
+        help="Page size (default: the theme's, else A4).",
+    ),
+    click.option(
+        "--theme",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Theme file (TOML): organisation, logo, colours, fonts, page size, footer; PDF, HTML and Word.",
+    ),
+    click.option(
+        "--reference-docx",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Word template whose styles, page set-up, headers and footers the .docx takes.",
+    ),
+    click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+)
+
+
+@main.command()
+@CONTENT_MANY
 @click.option(
     "--audience",
     "audiences",
@@ -154,13 +215,7 @@ def show_warnings() -> None:
     default=None,
     help="Comma-separated: html,pdf,docx (default: all available).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("output"),
-    show_default=True,
-    help="Output folder.",
-)
+@OUT
 @click.option(
     "--focus",
     multiple=True,
@@ -168,53 +223,17 @@ def show_warnings() -> None:
     help="Focus-area id; repeat or comma-separate for several.",
 )
 @click.option("--region", type=Identifier(), default=None, help="Region id: brings in that region's context.")
-@click.option(
-    "--length",
-    type=click.Choice(["full", "summary"]),
-    default="full",
-    show_default=True,
-    help="summary: a one-to-two page executive brief.",
-)
+@LENGTH
 @click.option("--name", "person", default=None, help="Stakeholder name for the 'Prepared for' line.")
 @click.option("--organisation", default=None, help="Stakeholder organisation.")
 @click.option("--sector", default=None, help="Stakeholder sector.")
 @click.option("--country", default=None, help="Stakeholder country.")
-@click.option(
-    "--templates",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Template folder searched before the built-in templates (repeatable).",
-)
-@click.option(
-    "--pdf-variant",
-    type=click.Choice(["pdf/ua-1", "pdf/a-3b"]),
-    default=None,
-    help="PDF standard to follow (default: tagged PDF).",
-)
-@click.option(
-    "--page-size",
-    type=click.Choice(["a4", "letter"]),
-    default=None,
-    help="Page size (default: the theme's, else A4).",
-)
-@click.option(
-    "--theme",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Theme file (TOML): organisation, logo, colours, fonts, page size, footer; PDF, HTML and Word.",
-)
-@click.option(
-    "--reference-docx",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Word template whose styles, page set-up, headers and footers the .docx takes.",
-)
+@LOOK
 @click.option(
     "--docx-refresh",
     is_flag=True,
     help="Fill in the Word contents page numbers with LibreOffice (when installed).",
 )
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @handle_errors
 def build(
     content: tuple[Path, ...],
@@ -233,8 +252,8 @@ def build(
     page_size: str | None,
     theme: Path | None,
     reference_docx: Path | None,
-    docx_refresh: bool,
     strict: bool,
+    docx_refresh: bool,
 ) -> None:
     """Build briefs for one or all audiences into the output folder."""
     from .build import BuildRequest
@@ -270,6 +289,126 @@ def build(
     for record in result.files:
         click.echo(f"wrote {out / record.path} ({record.bytes:,} bytes)")
     click.echo(f"wrote {result.manifest} · {len(result.files)} files in {result.seconds:.2f} s")
+
+
+@main.command()
+@click.argument("stakeholders", metavar="LIST", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@CONTENT_MANY
+@click.option(
+    "--format",
+    "formats",
+    type=FormatList(),
+    default="pdf,docx",
+    show_default=True,
+    help="Comma-separated: html,pdf,docx (a row's 'formats' column overrides it).",
+)
+@OUT
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core).",
+)
+@click.option("--force", is_flag=True, help="Rebuild every stakeholder, even when nothing changed.")
+@click.option(
+    "--name",
+    "name_pattern",
+    default=None,
+    help="File-name pattern from {id}, {name}, {organisation}, {audience}, {country}, {region}, {sector} "
+    "(default: {organisation}-{name}).",
+)
+@LENGTH
+@LOOK
+@click.option("--zip", "make_zip", is_flag=True, help="Also write one zip per format (briefs-pdf.zip...).")
+@click.option("--eml", is_flag=True, help="Also write an e-mail draft per stakeholder into OUT/outbox.")
+@click.option("--from", "sender", default=None, help="Sender address for the e-mail drafts.")
+@click.option(
+    "--max-stakeholders",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse longer lists (default: 10,000).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds one brief may take before it fails alone (default: 120).",
+)
+@click.option(
+    "--memory-limit",
+    type=click.IntRange(min=256),
+    default=None,
+    help="Megabytes of memory each worker may use (default: 2048).",
+)
+@handle_errors
+def batch(
+    stakeholders: Path,
+    content: tuple[Path, ...],
+    formats: tuple[str, ...],
+    out: Path,
+    jobs: int | None,
+    force: bool,
+    name_pattern: str | None,
+    length: str,
+    templates: tuple[Path, ...],
+    pdf_variant: str | None,
+    page_size: str | None,
+    theme: Path | None,
+    reference_docx: Path | None,
+    strict: bool,
+    make_zip: bool,
+    eml: bool,
+    sender: str | None,
+    max_stakeholders: int | None,
+    time_limit: float | None,
+    memory_limit: int | None,
+) -> None:
+    """Build a personalised brief per stakeholder in LIST (CSV or YAML), in parallel.
+
+    Unchanged stakeholders are skipped; the manifest in OUT records every file
+    with its checksum. Exit code 1 when any stakeholder failed.
+    """
+    from dataclasses import replace
+
+    from .batch import BatchRequest, Limits
+    from .batch import run as run_batch
+    from .filenames import DEFAULT_PATTERN
+
+    limits = Limits()
+    limits = replace(
+        limits,
+        max_stakeholders=max_stakeholders or limits.max_stakeholders,
+        seconds_per_brief=time_limit or limits.seconds_per_brief,
+        memory_mb=memory_limit or limits.memory_mb,
+    )
+    request = BatchRequest(
+        stakeholders=stakeholders,
+        content=content or (builtin_content(),),
+        out=out,
+        formats=formats,
+        jobs=jobs,
+        force=force,
+        name_pattern=name_pattern or DEFAULT_PATTERN,
+        length=length,  # type: ignore[arg-type]
+        templates=templates,
+        theme=theme,
+        page_size=page_size,
+        pdf_variant=pdf_variant,
+        reference_docx=reference_docx,
+        strict=strict,
+        zip=make_zip,
+        eml=eml,
+        sender=sender,
+        limits=limits,
+    )
+    from .progress import Reporter
+
+    with Reporter() as reporter:
+        result = run_batch(request, reporter.update)
+    reporter.summary(result, out)
+    if result.count("failed"):
+        raise click.exceptions.Exit(1)
 
 
 @main.command()

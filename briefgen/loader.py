@@ -9,7 +9,9 @@ which makes the dangerous and surprising parts of YAML impossible:
 * every plain scalar stays text (``No``, ``0755``, ``1e3`` are strings); only
   ``null``/``~``/an empty value become ``None``. Types come from the model;
 * nesting deeper than :data:`MAX_DEPTH` and files larger than :data:`MAX_BYTES`
-  are refused, and so are bytes that are not UTF-8.
+  are refused, and so are bytes that are not UTF-8, anything but a regular file
+  (``/dev/zero``, a FIFO), and characters text cannot hold (control characters,
+  lone surrogates), written raw or as escapes.
 
 Several files merge into one document: top-level keys must be unique across
 files, except ``audiences``, whose entries may live one per file.
@@ -18,6 +20,8 @@ files, except ``audiences``, whose entries may live one per file.
 from __future__ import annotations
 
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,10 @@ MAX_DEPTH = 40
 MAX_BYTES = 5 * 1024 * 1024
 MERGED_KEYS = frozenset({"audiences"})
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+#: Characters YAML refuses in a file (it allows tab, line breaks and printable text).
+UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: Characters a scalar may not hold even as an escape: XML (HTML, Word, PDF text) cannot carry them.
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 PathKey = tuple[str | int, ...]
 
@@ -63,10 +71,11 @@ def dotted(path: PathKey) -> str:
 
 
 class _Refused(Exception):
-    def __init__(self, mark: Any, message: str) -> None:
+    def __init__(self, mark: Any, message: str, path: PathKey = ()) -> None:
         super().__init__(message)
         self.mark = mark
         self.message = message
+        self.path = path
 
 
 def content_files(source: Path) -> list[Path]:
@@ -90,10 +99,16 @@ def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], lis
 
     name = display_name(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return None, {}, [Problem(name, 1, 1, "", f"file is {size} bytes; the limit is {MAX_BYTES}")]
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return None, {}, [Problem(name, 1, 1, "", "not a regular file")]
+        if info.st_size > MAX_BYTES:
+            message = f"file is {info.st_size} bytes; the limit is {MAX_BYTES}"
+            return None, {}, [Problem(name, 1, 1, "", message)]
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            return None, {}, [Problem(name, 1, 1, "", f"file is over the limit of {MAX_BYTES} bytes")]
     except OSError as exc:
         return None, {}, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -104,6 +119,12 @@ def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], lis
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, {}, [Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x})")]
+    bad = UNPRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        message = f"character U+{ord(bad.group()):04X} is not allowed in YAML"
+        return None, {}, [Problem(name, line, col, "", message)]
 
     positions: dict[PathKey, tuple[str, int, int]] = {}
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -112,7 +133,7 @@ def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], lis
         data = _build(events, name, positions)
     except _Refused as exc:
         line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
-        return None, positions, [Problem(name, line, col, "", exc.message)]
+        return None, positions, [Problem(name, line, col, dotted(exc.path), exc.message)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -141,6 +162,12 @@ def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]
             raise _Refused(event.start_mark, f"tags ({tag}) are not allowed in content")
         if isinstance(event, yaml.ScalarEvent):
             positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
+            bad = UNSAFE_TEXT.search(event.value)
+            if bad:
+                where = path[:-1] if path and path[-1] == "\0key" else path
+                raise _Refused(
+                    event.start_mark, f"character U+{ord(bad.group()):04X} is not allowed in text", where
+                )
             if not event.style and event.value in NULLS:
                 return None
             return event.value

@@ -12,23 +12,39 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
+PART_SUFFIX = ".part"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    with atomic_file(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """Yield a handle on a temporary file beside ``path``; on success it replaces ``path`` atomically.
+
+    The rename replaces a symbolic link at ``path`` rather than following it,
+    so a link planted in an output folder never redirects a write. On any
+    error (or interruption) the temporary file is removed and ``path`` keeps
+    its old content.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -44,14 +60,38 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.close(dir_fd)
 
 
+def remove_stale_parts(folder: Path) -> int:
+    """Delete temporary files a killed run left in ``folder``; return how many.
+
+    Only regular files named like :func:`atomic_file`'s temporaries are
+    removed; symbolic links are left alone.
+    """
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for entry in os.scandir(folder):
+        if (
+            entry.name.startswith(".")
+            and entry.name.endswith(PART_SUFFIX)
+            and entry.is_file(follow_symlinks=False)
+        ):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 def _mode_for(path: Path) -> int:
-    """The old file's permissions, or what the umask gives a new file."""
+    """The old file's permissions, or what the umask gives a new file (also in place of a link)."""
     try:
-        return path.stat().st_mode & 0o777
+        info = path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            return info.st_mode & 0o777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def sha256(data: bytes) -> str:

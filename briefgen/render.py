@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 TOC_LEVELS = 2
+#: Characters XML (and so every writer) cannot hold; a template may still print them.
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -114,16 +116,21 @@ def template_dirs(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     return (*(Path(p).resolve() for p in extra), builtin_templates())
 
 
+def _escapes(name: str | None) -> bool:
+    """Autoescape everything but plain-text templates (``*.txt.j2``, e.g. the e-mail body)."""
+    return not (name or "").endswith(".txt.j2")
+
+
 @functools.lru_cache(maxsize=8)
 def environment(search_path: tuple[Path, ...]) -> Environment:
     """A sandboxed, autoescaping, strict Jinja environment over ``search_path``."""
-    from jinja2 import StrictUndefined, select_autoescape
+    from jinja2 import StrictUndefined
 
     from .sandbox import BriefSandbox, loader
 
     env = BriefSandbox(
         loader=loader(search_path, builtin_templates()),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        autoescape=_escapes,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -146,23 +153,34 @@ def render(
     brief: Brief, *, templates: tuple[Path, ...] = (), theme: Any = None, time_limit: float | None = None
 ) -> Rendered:
     """Render ``brief`` with its audience template; return the finished HTML."""
+    name = template_name(brief.audience_id)
+    try:
+        html = run_template(name, templates, time_limit, brief=brief, theme=theme)
+    except RenderError as exc:
+        if exc.message == f"template not found: {name}":
+            raise RenderError(
+                f"no template for audience {brief.audience_id!r}: add {name} to a template folder"
+            ) from None
+        raise
+    return Rendered(html=finish(html), title=brief.title, language=brief.language, template=name)
+
+
+def run_template(
+    name: str, templates: tuple[Path, ...] = (), time_limit: float | None = None, **context: Any
+) -> str:
+    """Render template ``name`` from the search path in the sandbox; errors name template and line."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
     from .sandbox import TIME_LIMIT_S, bounded_render
 
     env = environment(template_dirs(templates))
-    name = template_name(brief.audience_id)
     try:
         template = env.get_template(name)
-        html = bounded_render(
-            template, TIME_LIMIT_S if time_limit is None else time_limit, brief=brief, theme=theme
-        )
+        return bounded_render(template, TIME_LIMIT_S if time_limit is None else time_limit, **context)
     except TemplateNotFound as exc:
         if exc.name == name:
-            raise RenderError(
-                f"no template for audience {brief.audience_id!r}: add {exc.name} to a template folder"
-            ) from None
+            raise RenderError(f"template not found: {name}") from None
         raise RenderError(f"{_template_place(exc, name)}: template not found: {exc.name}") from None
     except TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
@@ -172,7 +190,8 @@ def render(
         raise RenderError(f"{_template_place(exc, name)}: undefined: {exc.message}") from None
     except TemplateError as exc:
         raise RenderError(f"{_template_place(exc, name)}: {exc}") from None
-    return Rendered(html=finish(html), title=brief.title, language=brief.language, template=name)
+    except Exception as exc:  # the template's own failure: 1/0, range(10**9), recursion, a binary include
+        raise RenderError(f"{_template_place(exc, name)}: {type(exc).__name__}: {exc}") from None
 
 
 def _template_place(exc: BaseException, fallback: str) -> str:
@@ -191,7 +210,7 @@ def finish(html: str) -> str:
     """Give headings ids and fill the ``nav.toc`` placeholder from them."""
     import lxml.html
 
-    doc = lxml.html.document_fromstring(html)
+    doc = lxml.html.document_fromstring(XML_UNSAFE.sub("", html))
     used: set[str] = {el.get("id") for el in doc.iter() if el.get("id")}
     entries: list[tuple[int, str, str]] = []
     for el in doc.iter("h1", "h2", "h3"):

@@ -19,6 +19,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -80,15 +81,25 @@ class BriefSandbox(SandboxedEnvironment):
 
 
 @contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Raise LimitError in the main thread when ``seconds`` pass (no limit elsewhere)."""
+def deadline(seconds: float, message: str) -> Iterator[None]:
+    """Raise LimitError(``message``) in the main thread when ``seconds`` pass.
+
+    Deadlines nest: an inner one never outlives an enclosing one, and the
+    enclosing one is re-armed with its remaining time afterwards. Outside the
+    main thread (or without ``setitimer``) there is no limit.
+    """
     usable = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
     if not usable or seconds <= 0:
         yield
         return
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer and outer <= seconds:  # the enclosing deadline comes first; let it fire
+        yield
+        return
+    started = time.monotonic()
 
     def expire(signum: int, frame: Any) -> None:
-        raise LimitError(f"rendering took longer than {seconds:g} s")
+        raise LimitError(message)
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -97,13 +108,15 @@ def _deadline(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
 
 
 def bounded_render(template: Any, time_limit: float = TIME_LIMIT_S, **context: Any) -> str:
     """Render ``template`` with a time limit and a cap on the output size."""
     parts: list[str] = []
     total = 0
-    with _deadline(time_limit):
+    with deadline(time_limit, f"rendering took longer than {time_limit:g} s"):
         for chunk in template.generate(**context):
             total += len(chunk)
             if total > MAX_OUTPUT:

@@ -792,9 +792,7 @@ def _number(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
     numpr.append(ilvl)
     numpr.append(num)
     ppr.insert_element_before(numpr, "w:pBdr", "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr")
-    paragraph.paragraph_format.left_indent = Cm(
-        0.635 * (level + 1) + (0.3 if in_box else 0)
-    )
+    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1) + (0.3 if in_box else 0))
     paragraph.paragraph_format.first_line_indent = Cm(-0.635)
 
 

@@ -162,24 +162,35 @@ def timestamp(epoch: int | None) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
-def write(document: Rendered, options: WriteOptions) -> bytes:
-    """Lay out ``document`` with the print CSS and return PDF bytes."""
-    import lxml.html
-
+def check(options: WriteOptions) -> None:
+    """Refuse a page size or PDF variant this writer does not know."""
     if options.page_size not in PAGE_SIZES:
         raise UsageError(f"--page-size: choose from {', '.join(PAGE_SIZES)}")
     if options.pdf_variant is not None and options.pdf_variant not in VARIANTS:
         raise UsageError(f"--pdf-variant: choose from {', '.join(VARIANTS)}")
-    search_path = template_dirs(options.templates)
-    tree = lxml.html.document_fromstring(document.html)
+
+
+def prepare(html: str, search_path: tuple[Path, ...]) -> Any:
+    """Parse ``html``, strip attachments and report what a PDF reader would miss."""
+    import lxml.html
+
+    tree = lxml.html.document_fromstring(html)
     remove_attachments(tree)
     report_images_without_alt(tree)
     report_missing_glyphs(
         tree.body if tree.find("body") is not None else tree, covered_characters(search_path)
     )
+    return tree
+
+
+def layout(tree: Any, options: WriteOptions) -> Any:
+    """Lay out a prepared HTML tree into a WeasyPrint document (pages with tags and bookmarks)."""
+    import lxml.html
+
+    search_path = template_dirs(options.templates)
     html = lxml.html.tostring(tree, encoding="unicode", method="html")
     fetcher = SafeFetcher(search_path)
-    rendered = HTML(string=html, base_url=search_path[-1].as_uri() + "/", url_fetcher=fetcher).render(
+    return HTML(string=html, base_url=search_path[-1].as_uri() + "/", url_fetcher=fetcher).render(
         stylesheets=[
             *stylesheets(search_path, options.page_size),
             *([theme_sheet(options.theme.css())] if options.theme is not None else []),
@@ -187,15 +198,138 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
         font_config=font_config(),
         pdf_tags=True,
     )
+
+
+def finish(rendered: Any, html: str, options: WriteOptions) -> bytes:
+    """Write a laid-out document as tagged PDF bytes with reproducible metadata."""
     stamp = timestamp(options.source_date_epoch)
     rendered.metadata.created = stamp
     rendered.metadata.modified = stamp
     rendered.metadata.generator = "briefgen"
     rendered.metadata.attachments = []
-    identifier = hashlib.sha256(document.html.encode("utf-8")).hexdigest()[:32].encode()
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode()
     return rendered.write_pdf(
         pdf_variant=options.pdf_variant,
         pdf_tags=True,
         pdf_identifier=identifier,
         attachments=[],
     )
+
+
+def write(document: Rendered, options: WriteOptions) -> bytes:
+    """Lay out ``document`` with the print CSS and return PDF bytes."""
+    return write_counted(document, options)[0]
+
+
+def write_counted(document: Rendered, options: WriteOptions) -> tuple[bytes, int]:
+    """Like :func:`write`, and also return the number of pages."""
+    check(options)
+    tree = prepare(document.html, template_dirs(options.templates))
+    rendered = layout(tree, options)
+    return finish(rendered, document.html, options), len(rendered.pages)
+
+
+# ----- one body, many covers -------------------------------------------------------
+
+
+def split_cover(tree: Any) -> tuple[Any, str] | None:
+    """Return the cover element (the first element of ``<body>``, class ``cover``) and the
+    serialised document without it, or None when the document has no such cover."""
+    import copy
+
+    import lxml.html
+
+    body = tree.find("body")
+    first = next((child for child in body if isinstance(child.tag, str)), None) if body is not None else None
+    if first is None or "cover" not in (first.get("class") or "").split():
+        return None
+    rest = copy.deepcopy(tree)
+    rest_body = rest.find("body")
+    rest_body.remove(next(child for child in rest_body if isinstance(child.tag, str)))
+    return first, lxml.html.tostring(rest, encoding="unicode", method="html")
+
+
+def cover_only(tree: Any) -> Any:
+    """A copy of ``tree`` whose body holds nothing but the cover."""
+    import copy
+
+    only = copy.deepcopy(tree)
+    body = only.find("body")
+    children = [child for child in body if isinstance(child.tag, str)]
+    for child in children[1:]:
+        body.remove(child)
+    return only
+
+
+def cover_pages(rendered: Any) -> int | None:
+    """How many leading pages hold the cover and nothing else; None when the cover shares a page
+    with the body (then its pages cannot be swapped)."""
+    cover_ids: set[int] = set()
+    body = next((b for b in rendered.pages[0]._page_box.descendants() if b.element_tag == "body"), None)
+    if body is None:
+        return None
+    first = next((child for child in body.element if isinstance(child.tag, str)), None)
+    if first is None:
+        return None
+    cover_ids = {id(element) for element in first.iter()}
+
+    def kinds(page: Any) -> set[str]:
+        found = set()
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is None or box.element_tag in ("html", "body"):
+                continue
+            found.add("cover" if id(element) in cover_ids else "body")
+        return found
+
+    count = 0
+    for page in rendered.pages:
+        seen = kinds(page)
+        if seen == {"cover"}:
+            count += 1
+            continue
+        if "cover" in seen:
+            return None
+        break
+    return count or None
+
+
+class CoverSwap:
+    """Lay out a group's body once and give each stakeholder their own cover.
+
+    The first brief written is laid out in full and kept. For each later
+    brief whose HTML is identical apart from the cover (the first element of
+    ``<body>``, class ``cover``, which must fill whole pages of its own), only
+    the cover is laid out; its pages are joined to the kept body pages with
+    WeasyPrint's ``Document.copy``. The PDF is then written from those pages
+    as usual, so it keeps its tags, bookmarks, links and page numbers, and
+    holds nothing of the first stakeholder's cover. Any brief that does not
+    qualify is laid out in full.
+    """
+
+    def __init__(self, options: WriteOptions) -> None:
+        check(options)
+        self.options = options
+        self.search_path = template_dirs(options.templates)
+        self.document: Any = None
+        self.rest: str | None = None
+        self.cover_count: int | None = None
+        self.reused = 0
+
+    def write(self, document: Rendered) -> tuple[bytes, int]:
+        """PDF bytes and page count for one stakeholder's brief."""
+        tree = prepare(document.html, self.search_path)
+        split = split_cover(tree)
+        if self.document is None:
+            rendered = layout(tree, self.options)
+            if split is not None:
+                self.document, self.rest, self.cover_count = rendered, split[1], cover_pages(rendered)
+            return finish(rendered, document.html, self.options), len(rendered.pages)
+        if self.cover_count and split is not None and split[1] == self.rest:
+            cover = layout(cover_only(tree), self.options)
+            if len(cover.pages) == self.cover_count:
+                joined = self.document.copy([*cover.pages, *self.document.pages[self.cover_count :]])
+                self.reused += 1
+                return finish(joined, document.html, self.options), len(joined.pages)
+        rendered = layout(tree, self.options)
+        return finish(rendered, document.html, self.options), len(rendered.pages)

@@ -1,0 +1,94 @@
+"""Turn a file-name pattern and a stakeholder into a safe, unique file stem.
+
+A pattern such as ``{organisation}-{audience}`` is filled from a stakeholder's
+fields, then made safe for every common file system and mail client: Unicode
+normalised to NFC, path separators, control characters and characters Windows
+refuses replaced, no leading dots (no hidden files, no ``..``), no reserved
+device names (``CON``, ``NUL``, ``COM1``...), and at most :data:`MAX_BYTES`
+bytes of UTF-8. Stems that would collide on a case-insensitive or
+normalising file system (``Zoë`` typed as NFC or NFD, ``ACME`` and ``acme``)
+are told apart deterministically with the stakeholder's id.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+from .errors import UsageError
+
+DEFAULT_PATTERN = "{organisation}-{name}"
+FIELDS = ("id", "name", "organisation", "audience", "country", "region", "sector")
+MAX_BYTES = 120
+RESERVED = {
+    "con", "prn", "aux", "nul",
+    *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
+}  # fmt: skip
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u0085\u2028\u2029]')
+_SPACES = re.compile(r"[\s\u00a0]+")
+_RUNS = re.compile(r"([-_.])[-_.]+")
+
+
+def check_pattern(pattern: str) -> None:
+    """Refuse a pattern with unknown or malformed placeholders (a usage error naming ``--name``)."""
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise UsageError(f"--name: {exc} in {pattern!r}") from None
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in FIELDS or spec or conversion:
+            known = ", ".join(f"{{{f}}}" for f in FIELDS)
+            raise UsageError(f"--name: unknown placeholder {{{field}}} in {pattern!r}; use {known}")
+    if not any(field for _, field, _, _ in parsed):
+        raise UsageError(f"--name: {pattern!r} has no placeholder, so every file would get the same name")
+
+
+def safe_stem(text: str, fallback: str) -> str:
+    """Make ``text`` a safe file stem (no extension); ``fallback`` when nothing usable is left."""
+    stem = unicodedata.normalize("NFC", text)
+    stem = "".join(ch for ch in stem if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    stem = _UNSAFE.sub("-", stem)
+    stem = _SPACES.sub("-", stem)
+    stem = _RUNS.sub(r"\1", stem)
+    stem = stem.strip("-_. ")
+    encoded = stem.encode("utf-8")
+    if len(encoded) > MAX_BYTES:
+        stem = encoded[:MAX_BYTES].decode("utf-8", "ignore").rstrip("-_. ")
+    if not stem:
+        stem = fallback
+    if stem.split(".")[0].casefold() in RESERVED:
+        stem = f"{stem}_"
+    return stem
+
+
+def fill(pattern: str, fields: Mapping[str, str | None]) -> str:
+    """Fill ``pattern`` from ``fields``; an empty field leaves no stray separators behind."""
+    values = {key: (fields.get(key) or "") for key in FIELDS}
+    return pattern.format(**values)
+
+
+def collision_key(stem: str) -> str:
+    """Two stems with the same key would name the same file on some file system."""
+    return unicodedata.normalize("NFC", stem).casefold()
+
+
+def assign(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Give each ``(id, stem)`` a unique stem, in order: later collisions get ``-<id>`` (then ``-2``...)."""
+    taken: set[str] = set()
+    result: dict[str, str] = {}
+    for ident, stem in items:
+        candidate = stem
+        if collision_key(candidate) in taken:
+            candidate = safe_stem(f"{stem}-{ident}", ident)
+        number = 2
+        base = candidate
+        while collision_key(candidate) in taken:
+            candidate = f"{base}-{number}"
+            number += 1
+        taken.add(collision_key(candidate))
+        result[ident] = candidate
+    return result
