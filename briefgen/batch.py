@@ -159,7 +159,7 @@ def plan(request: BatchRequest, rows: list[Row], inputs: dict[str, Any]) -> list
     stems = assign((row.id, safe_stem(fill(request.name_pattern, asdict(row)), row.id)) for row in rows)
     tasks = []
     for row in rows:
-        formats = row.formats or request.formats
+        formats = tuple(dict.fromkeys([*request.formats, *row.formats]))
         key = json.dumps(
             {"inputs": inputs, "row": row_fields(row), "formats": formats, "stem": stems[row.id]},
             sort_keys=True,
@@ -374,6 +374,7 @@ class Manifest:
             "sector": task.row.sector,
             "country": task.row.country,
             "email": task.row.email,
+            "attach": list(task.row.formats or task.formats),
             "title": outcome.title or earlier.get("title"),
             "status": outcome.status if outcome.status != "skipped" else "built",
             "input_sha256": task.input_sha256,

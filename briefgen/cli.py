@@ -300,7 +300,8 @@ def build(
     type=FormatList(),
     default="pdf,docx",
     show_default=True,
-    help="Comma-separated: html,pdf,docx (a row's 'formats' column overrides it).",
+    help="Comma-separated: html,pdf,docx for every stakeholder; a row's 'formats' column adds to them "
+    "and chooses what its e-mail draft attaches.",
 )
 @OUT
 @click.option(

@@ -41,7 +41,7 @@ def package(request: BatchRequest, manifest: Manifest, result: BatchResult, epoc
         if i in manifest.entries and manifest.entries[i].get("status") == "built"
     ]
     if request.zip:
-        for name in request.formats:
+        for name in dict.fromkeys(f["format"] for e in built for f in e["files"]):
             members = [f["path"] for e in built for f in e["files"] if f.get("format") == name]
             if members:
                 target = request.out / f"briefs-{name}.zip"
@@ -77,7 +77,8 @@ def draft(entry: dict[str, Any], request: BatchRequest, epoch: int | None) -> by
     """An unsent e-mail (RFC 5322, MIME) carrying one stakeholder's briefs."""
     from .render import run_template
 
-    files = [f["path"] for f in entry["files"]]
+    attach = set(entry.get("attach") or [])
+    files = [f["path"] for f in entry["files"] if not attach or f.get("format") in attach]
     text = run_template(
         EMAIL_TEMPLATE,
         request.templates,

@@ -49,10 +49,9 @@ def check_pattern(pattern: str) -> None:
 
 def safe_stem(text: str, fallback: str) -> str:
     """Make ``text`` a safe file stem (no extension); ``fallback`` when nothing usable is left."""
-    stem = unicodedata.normalize("NFC", text)
+    stem = _SPACES.sub("-", unicodedata.normalize("NFC", text))
     stem = "".join(ch for ch in stem if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
     stem = _UNSAFE.sub("-", stem)
-    stem = _SPACES.sub("-", stem)
     stem = _RUNS.sub(r"\1", stem)
     stem = stem.strip("-_. ")
     encoded = stem.encode("utf-8")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ContentError, Problem
-from .loader import display_name, load_file
+from .loader import UNSAFE_TEXT, display_name, load_file
 from .model import Strategy
 
 MAX_ROWS = 10_000
@@ -137,6 +137,10 @@ def load(path: Path, strategy: Strategy, *, max_rows: int = MAX_ROWS) -> list[Ro
         for column in REQUIRED:
             if not record.get(column):
                 bad(column, "required value is missing")
+        for column, value in record.items():
+            found = UNSAFE_TEXT.search(value) if isinstance(value, str) else None
+            if found:
+                bad(column, f"control character U+{ord(found.group()):04X} is not allowed")
         ident = record.get("id", "")
         if ident and not ID_RE.match(ident):
             bad("id", f"{ident!r} is not a valid id (letters, digits, '.', '_' or '-', at most 64)")
