@@ -17,6 +17,7 @@ template, time or memory limit) is recorded with its error; the batch goes on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -243,14 +244,26 @@ class Worker:
             reference_docx=settings.reference_docx,
         )
         self.layouts: OrderedDict[Any, Any] = OrderedDict()
+        from .stamp import Stamper
 
-    def brief(self, row: Row) -> Any:
-        """Tailor and render one stakeholder's brief."""
+        self.stamper = Stamper(
+            functools.partial(writers.get("docx"), options=self.options), settings.source_date_epoch
+        )
+
+    @staticmethod
+    def person(row: Row) -> Any:
+        from .tailor import Stakeholder
+
+        return Stakeholder(row.name, row.organisation, row.sector, row.country, row.email, row.id)
+
+    def brief(self, row: Row, person: Any = None) -> Any:
+        """Tailor and render one stakeholder's brief (for ``person`` instead, when given)."""
         from .render import render
-        from .tailor import Options, Stakeholder, tailor
+        from .tailor import Options, tailor
 
-        person = Stakeholder(row.name, row.organisation, row.sector, row.country, row.email, row.id)
-        options = Options(row.audience, row.focus, row.region, self.settings.length, person)
+        options = Options(
+            row.audience, row.focus, row.region, self.settings.length, person or self.person(row)
+        )
         return render(tailor(self.strategy, options), templates=self.settings.templates, theme=self.theme)
 
     def cover_swap(self, group: tuple[str, tuple[str, ...], str | None]) -> Any:
@@ -306,6 +319,9 @@ class Worker:
                 before = swap.reused
                 data, pages = swap.write(document)
                 outcome.cover_reused = swap.reused > before
+            elif name == "docx":
+                render = functools.partial(self.brief, task.row)
+                data = self.stamper.docx(task.group, self.person(task.row), document, render)
             else:
                 data = writers.get(name)(document, self.options)
             path = self.settings.out / f"{task.stem}{writers.extension(name)}"

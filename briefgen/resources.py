@@ -32,6 +32,12 @@ def refuse(url: str) -> None:
     )
 
 
+def in_folders(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether ``path``, with symbolic links resolved, lies inside one of ``roots``."""
+    real = path.resolve()
+    return any(real.is_relative_to(root.resolve()) for root in roots)
+
+
 def allowed_file(url: str, roots: tuple[Path, ...]) -> Path | None:
     """The local file a ``file:`` URL names, if it is a regular file inside ``roots``."""
     parts = urlsplit(url)

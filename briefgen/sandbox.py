@@ -8,7 +8,10 @@ On top of Jinja's sandbox (no ``__class__``, ``__globals__``, ``os`` or
 * ``builtin/NAME`` always names a built-in template, so a user template can
   extend the built-in one it replaces;
 * repetition is bounded: ``'x' * n``, ``[..] * n`` and ``**`` may not build
-  values beyond :data:`MAX_VALUE`;
+  values beyond :data:`MAX_VALUE`, no call or sizing filter (``'x'.ljust(n)``,
+  ``|center(n)``, ``|indent(n)``, ``|tojson(indent=n)``) takes a whole number
+  beyond it, and no format (``str.format``, ``%``, ``|format``) a width or
+  precision beyond it;
 * :func:`bounded_render` stops a template that runs longer than its time limit
   or writes more than :data:`MAX_OUTPUT` characters.
 """
@@ -16,8 +19,12 @@ On top of Jinja's sandbox (no ``__class__``, ``__globals__``, ``os`` or
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import posixpath
+import re
 import signal
+import string
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,11 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, TemplateNotFound
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 MAX_VALUE = 1_000_000
 MAX_OUTPUT = 20_000_000
 TIME_LIMIT_S = 20.0
+#: Filters whose whole-number arguments say how much they build.
+SIZED_FILTERS = ("center", "indent", "batch", "slice", "tojson")
+PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
 class LimitError(SecurityError):
@@ -40,15 +51,19 @@ class FolderLoader(FileSystemLoader):
     """Load templates from folders, refusing files whose real path lies outside them."""
 
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(os.path.realpath(filename))
-        roots = [Path(os.path.realpath(p)) for p in self.searchpath]
-        if not any(real.is_relative_to(root) for root in roots):
-            from .log import warn
+        # Check the file Jinja would open (the first folder that has it) before anything reads it.
+        pieces = split_template_path(template)
+        found = (posixpath.join(folder, *pieces) for folder in self.searchpath)
+        filename = next((name for name in found if os.path.isfile(name)), None)
+        if filename is not None:
+            real = Path(os.path.realpath(filename))
+            roots = [Path(os.path.realpath(p)) for p in self.searchpath]
+            if not any(real.is_relative_to(root) for root in roots):
+                from .log import warn
 
-            warn("template %s points outside the template folders; not read", template)
-            raise TemplateNotFound(f"{template} (it points outside the template folders)")
-        return source, filename, uptodate
+                warn("template %s points outside the template folders; not read", template)
+                raise TemplateNotFound(f"{template} (it points outside the template folders)")
+        return super().get_source(environment, template)
 
 
 def loader(search_path: tuple[Path, ...], builtin: Path) -> BaseLoader:
@@ -65,12 +80,78 @@ def _size(value: Any) -> int:
     return len(value) if isinstance(value, str | bytes | list | tuple) else 0
 
 
+def _huge(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > MAX_VALUE
+
+
+def _check_counts(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if any(_huge(v) for v in (*args, *kwargs.values())):
+        raise LimitError(f"{name}() was given a number above {MAX_VALUE:,}")
+
+
+def _check_format(fmt: str, values: Any, *, printf: bool) -> None:
+    """Refuse a format whose width or precision (written, or passed as ``*``/``{}``) is above MAX_VALUE."""
+    if isinstance(values, dict):
+        values = tuple(values.values())
+    elif not isinstance(values, tuple):
+        values = (values,)
+    if printf:
+        specs = ["".join(found) for found in PRINTF_SPEC.findall(fmt)]
+        nested = any("*" in spec for spec in specs)
+    else:
+        try:
+            specs = [spec for _, _, spec, _ in string.Formatter().parse(fmt) if spec]
+        except ValueError:
+            return  # malformed: the sandbox's own formatter reports it
+        nested = any("{" in spec for spec in specs)
+    numbers = [n for spec in specs for n in re.findall(r"\d+", spec)]
+    if any(len(n) > 7 or int(n) > MAX_VALUE for n in numbers) or (nested and any(map(_huge, values))):
+        raise LimitError(f"a format width or precision above {MAX_VALUE:,}")
+
+
+def _sized(func: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        _check_counts(name, args, kwargs)
+        return func(*args, **kwargs)
+
+    return checked
+
+
+def _printf(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            _check_format(value, kwargs or args, printf=True)
+        return func(value, *args, **kwargs)
+
+    return checked
+
+
 class BriefSandbox(SandboxedEnvironment):
     """Jinja's sandbox with bounded repetition and powers."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in SIZED_FILTERS:
+            self.filters[name] = _sized(self.filters[name], name)
+        self.filters["format"] = _printf(self.filters["format"])
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(obj, "__wrapped__", obj)  # Jinja wraps str.format in a sandboxed formatter
+        name = getattr(method, "__name__", "call")
+        if isinstance(getattr(method, "__self__", None), str) and name in ("format", "format_map"):
+            mapping = args[0] if name == "format_map" and args and isinstance(args[0], dict) else {}
+            _check_format(method.__self__, (*args, *kwargs.values(), *mapping.values()), printf=False)
+        else:
+            _check_counts(name, args, kwargs)
+        return super().call(context, obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            _check_format(left, right, printf=True)
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
                 if _size(seq) and isinstance(count, int) and _size(seq) * count > MAX_VALUE:

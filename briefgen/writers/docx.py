@@ -28,6 +28,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from docx import Document
@@ -110,19 +111,27 @@ def clean(text: str) -> str:
 
 def normalise_zip(data: bytes, epoch: int | None) -> bytes:
     """Rewrite a .docx zip with fixed timestamps and a stable member order."""
+    return pack(unpack(data), epoch)
+
+
+def unpack(data: bytes) -> dict[str, bytes]:
+    """The members of a zip, by name."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        return {name: source.read(name) for name in source.namelist()}
+
+
+def pack(parts: dict[str, bytes], epoch: int | None) -> bytes:
+    """Zip ``parts`` as a .docx: content types first, fixed timestamps, a stable order."""
     moment = dt.datetime.fromtimestamp(max(epoch or 315532800, 315532800), dt.UTC)
     stamp = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
-    source = zipfile.ZipFile(io.BytesIO(data))
-    names = sorted(
-        source.namelist(), key=lambda n: (n != "[Content_Types].xml", n.startswith("docProps/"), n)
-    )
+    names = sorted(parts, key=lambda n: (n != "[Content_Types].xml", n.startswith("docProps/"), n))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for name in names:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(name), compresslevel=6)
+            target.writestr(info, parts[name], compresslevel=6)
     return out.getvalue()
 
 
@@ -209,6 +218,11 @@ def _reference_bytes(path: Path) -> bytes:
         stat = path.stat()
     except OSError as exc:
         raise RenderError(f"{path}: cannot read reference document ({exc.strerror})") from None
+    if not S_ISREG(stat.st_mode):  # /dev/zero or a FIFO would never end
+        raise RenderError(f"{path}: refused as reference document: not a regular file")
+    if stat.st_size > MAX_REFERENCE_BYTES:
+        size, limit = f"{stat.st_size:,}", f"{MAX_REFERENCE_BYTES:,}"
+        raise RenderError(f"{path}: refused as reference document: it is {size} bytes (limit {limit})")
     return _cached_reference(path, stat.st_mtime_ns, stat.st_size)
 
 
@@ -216,8 +230,12 @@ def reference_path(options: WriteOptions) -> Path:
     """The reference .docx: --reference-docx, else the first in the template search path."""
     if options.reference_docx is not None:
         return options.reference_docx
-    for folder in template_dirs(options.templates):
+    folders = template_dirs(options.templates)
+    for folder in folders:
         if (folder / REFERENCE).is_file():
+            if not resources.in_folders(folder / REFERENCE, folders):
+                warn("%s points outside the template folders; not read", folder / REFERENCE)
+                continue
             return folder / REFERENCE
     raise RenderError(f"no {REFERENCE} in the template folders")
 

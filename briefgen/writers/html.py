@@ -6,7 +6,9 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..log import warn
 from ..render import template_dirs
+from ..resources import in_folders
 
 if TYPE_CHECKING:
     from ..render import Rendered
@@ -23,6 +25,9 @@ def stylesheet(search_path: tuple[Path, ...]) -> str:
         for folder in search_path:
             candidate = folder / name
             if candidate.is_file():
+                if not in_folders(candidate, search_path):
+                    warn("stylesheet %s points outside the template folders; not read", candidate)
+                    continue
                 parts.append(candidate.read_text(encoding="utf-8"))
                 break
     return "\n".join(parts)

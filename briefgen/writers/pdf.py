@@ -300,11 +300,13 @@ class CoverSwap:
     The first brief written is laid out in full and kept. For each later
     brief whose HTML is identical apart from the cover (the first element of
     ``<body>``, class ``cover``, which must fill whole pages of its own), only
-    the cover is laid out; its pages are joined to the kept body pages with
-    WeasyPrint's ``Document.copy``. The PDF is then written from those pages
-    as usual, so it keeps its tags, bookmarks, links and page numbers, and
-    holds nothing of the first stakeholder's cover. Any brief that does not
-    qualify is laid out in full.
+    the cover is laid out. A one-page cover is written alone and joined to
+    the body, written once for the group, by :func:`briefgen.writers.pdfjoin.join`,
+    which keeps the structure tree whole. Otherwise (or if the join refuses)
+    the cover pages are joined to the kept body pages with WeasyPrint's
+    ``Document.copy`` and the PDF is written from those. Either way the PDF
+    keeps its tags, bookmarks, links and page numbers and holds nothing of
+    another stakeholder's cover. A brief that does not qualify is laid out in full.
     """
 
     def __init__(self, options: WriteOptions) -> None:
@@ -314,7 +316,9 @@ class CoverSwap:
         self.document: Any = None
         self.rest: str | None = None
         self.cover_count: int | None = None
+        self.body_pdf: bytes | None = None
         self.reused = 0
+        self.joined = 0
 
     def write(self, document: Rendered) -> tuple[bytes, int]:
         """PDF bytes and page count for one stakeholder's brief."""
@@ -328,8 +332,28 @@ class CoverSwap:
         if self.cover_count and split is not None and split[1] == self.rest:
             cover = layout(cover_only(tree), self.options)
             if len(cover.pages) == self.cover_count:
-                joined = self.document.copy([*cover.pages, *self.document.pages[self.cover_count :]])
                 self.reused += 1
-                return finish(joined, document.html, self.options), len(joined.pages)
+                pages = len(self.document.pages)
+                joined = self._join(cover, document) if self.cover_count == 1 else None
+                if joined is not None:
+                    return joined, pages
+                both = self.document.copy([*cover.pages, *self.document.pages[self.cover_count :]])
+                return finish(both, document.html, self.options), pages
         rendered = layout(tree, self.options)
         return finish(rendered, document.html, self.options), len(rendered.pages)
+
+    def _join(self, cover: Any, document: Rendered) -> bytes | None:
+        """Join a written cover to the written body; None when the join refuses."""
+        from .pdfjoin import JoinError, join
+
+        if self.options.pdf_variant is not None:
+            return None  # a PDF/A or PDF/UA file is written whole, by WeasyPrint
+        if self.body_pdf is None:
+            body = self.document.copy(self.document.pages[self.cover_count :])
+            self.body_pdf = finish(body, self.rest or "", self.options)
+        try:
+            data = join(finish(cover, document.html, self.options), self.body_pdf)
+        except JoinError:
+            return None
+        self.joined += 1
+        return data

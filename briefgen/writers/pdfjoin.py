@@ -1,0 +1,95 @@
+"""Turn a one-page cover PDF and a body PDF (both tagged, from WeasyPrint) into one tagged PDF.
+
+Used by batches, where many stakeholders share a body and differ only in
+their cover: the body is written once, each cover on its own, and the two
+are joined here in a few milliseconds instead of painting every body page
+again. Unlike a plain page merge, the join keeps the document accessible:
+
+* the cover page is inserted first and keeps its content and resources;
+* the cover's structure elements become the first children of the body's
+  ``Document`` element, their parent tree entry is added under a new key,
+  so every marked-content sequence stays reachable from the structure tree;
+* outline, links, named destinations, metadata and language come from the
+  body, whose pages are untouched.
+
+Anything unexpected (annotations on the cover, a structure tree of another
+shape) raises :class:`JoinError`, and the caller lays the brief out in full.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+
+class JoinError(Exception):
+    """The two PDFs cannot be joined safely."""
+
+
+def _kids(node: Any) -> list[Any]:
+    import pikepdf
+
+    value = node.get("/K")
+    if value is None:
+        return []
+    return list(value) if isinstance(value, pikepdf.Array) else [value]
+
+
+def _document(pdf: Any) -> Any:
+    """The ``Document`` structure element under the structure tree root."""
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        raise JoinError("not a tagged PDF")
+    kids = _kids(root)
+    if len(kids) != 1 or kids[0].get("/S") != "/Document":
+        raise JoinError("the structure tree does not start with one Document element")
+    return kids[0]
+
+
+def _parent_tree(pdf: Any) -> Any:
+    tree = pdf.Root.StructTreeRoot.get("/ParentTree")
+    if tree is None or "/Nums" not in tree or "/Kids" in tree:
+        raise JoinError("the parent tree is not a flat number tree")
+    return tree.Nums
+
+
+def join(cover: bytes, body: bytes) -> bytes:
+    """Put the one page of ``cover`` in front of ``body``; return the joined PDF."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(cover)) as front, pikepdf.open(io.BytesIO(body)) as back:
+        if len(front.pages) != 1:
+            raise JoinError(f"the cover has {len(front.pages)} pages; one is expected")
+        page = front.pages[0].obj
+        if "/Annots" in page:
+            raise JoinError("the cover has links or other annotations")
+        cover_doc, body_doc = _document(front), _document(back)
+        key = int(page.get("/StructParents", -1))
+        nums = _parent_tree(front)
+        entry = next((nums[i + 1] for i in range(0, len(nums), 2) if int(nums[i]) == key), None)
+        if entry is None:
+            raise JoinError("the cover page has no parent tree entry")
+        elements = _kids(cover_doc)
+        for element in elements:
+            if "/P" in element:
+                del element["/P"]  # copied alone, then re-parented under the body's Document
+        back.pages.insert(0, front.pages[0])
+        inserted = back.pages[0].obj
+        copied = [back.copy_foreign(element) for element in elements]
+        if any(element.get("/Pg") is not None and element.Pg.objgen != inserted.objgen for element in copied):
+            raise JoinError("copied structure elements do not point at the inserted page")
+        for element in copied:
+            element.P = body_doc
+        marked = pikepdf.Array([back.copy_foreign(x) if x.is_indirect else x for x in entry])
+        tree = back.Root.StructTreeRoot
+        body_nums = _parent_tree(back)
+        keys = [int(body_nums[i]) for i in range(0, len(body_nums), 2)]
+        new_key = max([int(tree.get("/ParentTreeNextKey", 0)), *(k + 1 for k in keys)])
+        inserted.StructParents = new_key
+        body_nums.append(new_key)  # keys stay sorted: the new one is the largest
+        body_nums.append(marked)
+        tree.ParentTreeNextKey = new_key + 1
+        body_doc.K = pikepdf.Array([*copied, *_kids(body_doc)])
+        out = io.BytesIO()
+        back.save(out, deterministic_id=True)
+        return out.getvalue()
