@@ -24,7 +24,7 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ class Task:
     stem: str
     formats: tuple[str, ...]
     input_sha256: str
+    shared: bool = False  # other stakeholders of this batch share the group (and the laid-out body)
 
     @property
     def group(self) -> tuple[str, tuple[str, ...], str | None]:
@@ -197,6 +198,7 @@ def chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
         groups.setdefault(task.group, []).append(task)
     result = []
     for members in groups.values():
+        members = [replace(task, shared=len(members) > 1) for task in members]
         size = max(1, min(CHUNK, -(-len(members) // jobs)))
         result += [members[i : i + size] for i in range(0, len(members), size)]
     return result
@@ -317,7 +319,7 @@ class Worker:
             if name == "pdf":
                 swap = self.cover_swap(task.group)
                 before = swap.reused
-                data, pages = swap.write(document)
+                data, pages = swap.write(document, shared=task.shared)
                 outcome.cover_reused = swap.reused > before
             elif name == "docx":
                 render = functools.partial(self.brief, task.row)

@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from briefgen.cli import main
@@ -323,3 +324,54 @@ def test_manifest_records_the_inputs(runner, tmp_path: Path):
     assert inputs["list"] == "list.csv"
     assert inputs["list_sha256"] == hashlib.sha256(listing.read_bytes()).hexdigest()
     assert len(inputs["content_sha256"]) == 64 and len(inputs["templates_sha256"]) == 64
+
+
+def test_a_stamped_word_brief_is_byte_identical_to_one_built_alone(runner, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    group = {"audience": "business", "focus": "emerging-tech", "region": "asia"}
+    rows = [
+        person("w1", "Ines Example", "Pacific Chips", sector="semiconductors", country="Japan", **group),
+        person("w2", "Tom O'Hara & Sons", "Bits <and> Bytes", sector="start-up", country="India", **group),
+    ]
+    listing = write_list(tmp_path / "list.csv", rows)
+    out = tmp_path / "out"
+    result = run_batch(runner, str(listing), "--format", "docx", "--out", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    stamped = (out / "Bits-and-Bytes-Tom-O'Hara-&-Sons.docx").read_bytes()
+    alone = runner.invoke(
+        main,
+        [
+            "build", "--audience", "business", "--format", "docx", "--out", str(tmp_path / "alone"),
+            "--focus", "emerging-tech", "--region", "asia", "--name", "Tom O'Hara & Sons",
+            "--organisation", "Bits <and> Bytes", "--sector", "start-up", "--country", "India",
+        ],
+    )  # fmt: skip
+    assert alone.exit_code == 0, alone.output
+    (built,) = (tmp_path / "alone").glob("*.docx")
+    with zipfile.ZipFile(io.BytesIO(stamped)) as a, zipfile.ZipFile(built) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != "word/document.xml":
+                assert a.read(name) == b.read(name), name
+        stamped_xml = a.read("word/document.xml").decode("utf-8")
+        assert "Tom O&apos;Hara &amp; Sons" in stamped_xml and "Bits &lt;and&gt; Bytes" in stamped_xml
+        assert "\ue000" not in stamped_xml
+        # the same document: equal once both spell the apostrophe the same way
+        assert stamped_xml.replace("&apos;", "'") == b.read("word/document.xml").decode("utf-8")
+
+
+def test_the_pdf_join_refuses_a_cover_of_two_pages():
+    import weasyprint
+
+    from briefgen.writers.pdfjoin import JoinError, join
+
+    two = weasyprint.HTML(string="<p>a</p><p style='break-before: page'>b</p>").write_pdf(pdf_tags=True)
+    one = weasyprint.HTML(string="<p>body</p>").write_pdf(pdf_tags=True)
+    with pytest.raises(JoinError, match="2 pages"):
+        join(two, one)
+    untagged = weasyprint.HTML(string="<p>c</p>").write_pdf()
+    with pytest.raises(JoinError, match="not a tagged PDF"):
+        join(untagged, one)
+    joined = join(weasyprint.HTML(string="<p>cover</p>").write_pdf(pdf_tags=True), one)
+    assert pdf_pages(joined) == ["cover", "body"]
+    assert structure_size(joined) == structure_size(one) + 1 + 1  # the cover's P and its NonStruct

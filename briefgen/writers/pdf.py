@@ -320,14 +320,22 @@ class CoverSwap:
         self.reused = 0
         self.joined = 0
 
-    def write(self, document: Rendered) -> tuple[bytes, int]:
-        """PDF bytes and page count for one stakeholder's brief."""
+    def write(self, document: Rendered, shared: bool = False) -> tuple[bytes, int]:
+        """PDF bytes and page count for one stakeholder's brief.
+
+        ``shared`` says more briefs of the group will follow: the first one is
+        then written as cover plus body too, so the body is painted only once.
+        """
         tree = prepare(document.html, self.search_path)
         split = split_cover(tree)
         if self.document is None:
             rendered = layout(tree, self.options)
             if split is not None:
                 self.document, self.rest, self.cover_count = rendered, split[1], cover_pages(rendered)
+            if shared and self.cover_count == 1:
+                joined = self._join(rendered.copy(rendered.pages[:1]), document)
+                if joined is not None:
+                    return joined, len(rendered.pages)
             return finish(rendered, document.html, self.options), len(rendered.pages)
         if self.cover_count and split is not None and split[1] == self.rest:
             cover = layout(cover_only(tree), self.options)
