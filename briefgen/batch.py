@@ -24,29 +24,21 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .errors import BriefgenError, UsageError
 from .filenames import DEFAULT_PATTERN
+from .limits import Limits
 from .output import MANIFEST, MANIFEST_VERSION, read_manifest, remove_stale_parts, sha256, write_atomic
-from .stakeholders import MAX_ROWS, Row
+from .stakeholders import Row
 from .tailor import Length
 
 CHUNK = 4  # stakeholders per task: small enough for steady progress, large enough to amortise
 MANIFEST_EVERY_S = 1.0
 GROUP_CACHE = 6  # laid-out bodies a worker keeps
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits that keep one bad row or template from taking the machine down."""
-
-    max_stakeholders: int = MAX_ROWS
-    seconds_per_brief: float = 120.0
-    memory_mb: int = 2048  # address space of each worker process, i.e. per brief in progress
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,6 @@ class BatchRequest:
     zip: bool = False
     eml: bool = False
     sender: str | None = None
-    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -288,7 +279,7 @@ class Worker:
 
         started = time.perf_counter()
         outcome = Outcome(id=task.row.id, status="built")
-        limit = self.settings.limits.seconds_per_brief
+        limit = self.settings.limits.brief_seconds
         try:
             with collect() as warnings, deadline(limit, f"the brief took longer than {limit:g} s"):
                 documents = self.documents(task, outcome)
@@ -342,6 +333,9 @@ def _init_worker(settings: WorkerSettings) -> None:
 
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from . import limits
+
+    limits.configure({f.name: getattr(settings.limits, f.name) for f in fields(settings.limits)})
     _limit_memory(settings.limits.memory_mb)
     _WORKER = Worker(settings)
 
@@ -425,7 +419,7 @@ class Manifest:
 
 def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
     """Build every stakeholder's brief; never raises for one stakeholder's failure."""
-    from . import stakeholders, writers
+    from . import limits, stakeholders, writers
     from .build import source_date_epoch
     from .filenames import check_pattern
     from .validate import validate
@@ -438,7 +432,7 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
     if jobs < 1:
         raise UsageError("--jobs: give at least 1")
     content = validate(request.content)
-    rows = stakeholders.load(request.stakeholders, content.strategy, max_rows=request.limits.max_stakeholders)
+    rows = stakeholders.load(request.stakeholders, content.strategy)
     if not rows:
         raise UsageError(f"{request.stakeholders}: the list has no stakeholders")
     theme_digest = None
@@ -498,7 +492,7 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
         reference_docx=request.reference_docx,
         strict=request.strict,
         source_date_epoch=epoch,
-        limits=request.limits,
+        limits=limits.current(),
     )
     try:
         for outcome in _execute(todo, settings, jobs):

@@ -113,7 +113,9 @@ def main(ctx: click.Context, debug: bool, config: Path | None) -> None:
     """Turn structured strategy content into tailored briefings (HTML, PDF, Word)."""
     show_warnings()
     from . import config as settings
+    from . import limits
 
+    limits.reset()  # every run starts from the defaults; briefgen.toml and flags change them
     path = settings.find(config)
     if path is not None:
         ctx.default_map = settings.load(path)
@@ -370,19 +372,13 @@ def batch(
     Unchanged stakeholders are skipped; the manifest in OUT records every file
     with its checksum. Exit code 1 when any stakeholder failed.
     """
-    from dataclasses import replace
-
-    from .batch import BatchRequest, Limits
+    from . import limits
+    from .batch import BatchRequest
     from .batch import run as run_batch
     from .filenames import DEFAULT_PATTERN
 
-    limits = Limits()
-    limits = replace(
-        limits,
-        max_stakeholders=max_stakeholders or limits.max_stakeholders,
-        seconds_per_brief=time_limit or limits.seconds_per_brief,
-        memory_mb=memory_limit or limits.memory_mb,
-    )
+    flags = {"stakeholders": max_stakeholders, "brief_seconds": time_limit, "memory_mb": memory_limit}
+    limits.configure({k: v for k, v in flags.items() if v is not None}, source="flag")
     request = BatchRequest(
         stakeholders=stakeholders,
         content=content or (builtin_content(),),
@@ -401,7 +397,6 @@ def batch(
         zip=make_zip,
         eml=eml,
         sender=sender,
-        limits=limits,
     )
     from .progress import Reporter
 

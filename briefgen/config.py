@@ -2,7 +2,10 @@
 
 The file is looked for in the working folder (or given with ``--config``). Its
 ``[build]`` table sets the defaults of ``briefgen build``; flags given on the
-command line override it. Paths are relative to the file's folder::
+command line override it. ``[batch]`` does the same for ``briefgen batch``
+(``name``, ``jobs``, ``zip``, ``eml``, ``from`` and the shared keys), and
+``[limits]`` changes the limits of :mod:`briefgen.limits`. Paths are relative
+to the file's folder::
 
     [build]
     content = ["content"]          # files or folders, merged in order
@@ -29,6 +32,11 @@ ALLOWED = {
     "content", "out", "templates", "formats", "audience", "focus", "region", "length",
     "pdf_variant", "page_size", "reference_docx", "docx_refresh", "strict", "theme",
 }  # fmt: skip
+BATCH_ALLOWED = {
+    "content", "out", "templates", "formats", "name", "length", "jobs", "pdf_variant", "page_size",
+    "reference_docx", "strict", "theme", "zip", "eml", "from",
+}  # fmt: skip
+RENAMED = {"audience": "audiences", "name": "name_pattern", "zip": "make_zip", "from": "sender"}
 
 
 def find(explicit: Path | None) -> Path | None:
@@ -50,20 +58,39 @@ def read_toml(path: Path, label: str = "") -> dict[str, Any]:
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
-    """Read ``path`` into Click's ``default_map`` shape: {command: {param: value}}."""
+    """Read ``path`` into Click's ``default_map`` shape: {command: {param: value}}.
+
+    A ``[limits]`` table is applied to :mod:`briefgen.limits` on the way.
+    """
+    from . import limits
+
     data = read_toml(path)
-    unknown_tables = sorted(set(data) - {"build"})
+    unknown_tables = sorted(set(data) - {"build", "batch", "limits"})
     if unknown_tables:
-        raise UsageError(f"{path}: unknown table [{unknown_tables[0]}]; briefgen.toml has [build]")
-    build = data.get("build", {})
-    if not isinstance(build, dict):
-        raise UsageError(f"{path}: 'build' must be a table")
+        raise UsageError(
+            f"{path}: unknown table [{unknown_tables[0]}]; briefgen.toml has [build], [batch] and [limits]"
+        )
+    for table in data:
+        if not isinstance(data[table], dict):
+            raise UsageError(f"{path}: '{table}' must be a table")
+    limits.configure(data.get("limits", {}), source=f"{path}: [limits]")
     base = path.resolve().parent
+    return {
+        "build": _defaults(path, "build", data.get("build", {}), ALLOWED, base),
+        "batch": _defaults(path, "batch", data.get("batch", {}), BATCH_ALLOWED, base),
+    }
+
+
+def _defaults(
+    path: Path, table: str, values: dict[str, Any], allowed: set[str], base: Path
+) -> dict[str, Any]:
+    """One table's settings as Click parameter defaults (paths made absolute, lists joined)."""
     defaults: dict[str, Any] = {}
-    for key, value in build.items():
+    for key, value in values.items():
         name = key.replace("-", "_")
-        if name not in ALLOWED:
-            raise UsageError(f"{path}: [build] {key}: unknown setting; known: {', '.join(sorted(ALLOWED))}")
+        if name not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise UsageError(f"{path}: [{table}] {key}: unknown setting; known: {known}")
         if name in PATH_KEYS:
             value = str(base / str(value))
         elif name in PATH_LIST_KEYS:
@@ -72,9 +99,8 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
             value = _as_list(value)
         elif name == "formats":
             value = ",".join(str(v) for v in _as_list(value))
-        target = {"audience": "audiences", "formats": "formats"}.get(name, name)
-        defaults[target] = value
-    return {"build": defaults}
+        defaults[RENAMED.get(name, name)] = value
+    return defaults
 
 
 def _as_list(value: Any) -> list[Any]:

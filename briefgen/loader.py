@@ -8,7 +8,8 @@ which makes the dangerous and surprising parts of YAML impossible:
 * duplicate mapping keys are errors;
 * every plain scalar stays text (``No``, ``0755``, ``1e3`` are strings); only
   ``null``/``~``/an empty value become ``None``. Types come from the model;
-* nesting deeper than :data:`MAX_DEPTH` and files larger than :data:`MAX_BYTES`
+* nesting deeper than :data:`MAX_DEPTH` and files larger than the ``content_mb``
+  limit (:mod:`briefgen.limits`)
   are refused, and so are bytes that are not UTF-8, anything but a regular file
   (``/dev/zero``, a FIFO), and characters text cannot hold (control characters,
   lone surrogates), written raw or as escapes.
@@ -26,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import Problem
 
 MAX_DEPTH = 40
-MAX_BYTES = 5 * 1024 * 1024
 MERGED_KEYS = frozenset({"audiences"})
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 #: Characters YAML refuses in a file (it allows tab, line breaks and printable text).
@@ -102,13 +103,15 @@ def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], lis
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             return None, {}, [Problem(name, 1, 1, "", "not a regular file")]
-        if info.st_size > MAX_BYTES:
-            message = f"file is {info.st_size} bytes; the limit is {MAX_BYTES}"
+        limit = limits.current().content_bytes
+        if info.st_size > limit:
+            message = f"file is {info.st_size:,} bytes; the limit is {limit:,} (content_mb in [limits])"
             return None, {}, [Problem(name, 1, 1, "", message)]
         with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            return None, {}, [Problem(name, 1, 1, "", f"file is over the limit of {MAX_BYTES} bytes")]
+            raw = handle.read(limit + 1)
+        if len(raw) > limit:
+            message = f"file is over the limit of {limit:,} bytes (content_mb in [limits])"
+            return None, {}, [Problem(name, 1, 1, "", message)]
     except OSError as exc:
         return None, {}, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
     if raw.startswith(b"\xef\xbb\xbf"):

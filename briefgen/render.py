@@ -172,12 +172,12 @@ def run_template(
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
-    from .sandbox import TIME_LIMIT_S, bounded_render
+    from .sandbox import bounded_render
 
     env = environment(template_dirs(templates))
     try:
         template = env.get_template(name)
-        return bounded_render(template, TIME_LIMIT_S if time_limit is None else time_limit, **context)
+        return bounded_render(template, time_limit, **context)
     except TemplateNotFound as exc:
         if exc.name == name:
             raise RenderError(f"template not found: {name}") from None

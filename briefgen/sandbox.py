@@ -37,7 +37,6 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 MAX_VALUE = 1_000_000
 MAX_OUTPUT = 20_000_000
-TIME_LIMIT_S = 20.0
 #: Filters whose whole-number arguments say how much they build.
 SIZED_FILTERS = ("center", "indent", "batch", "slice", "tojson")
 PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -193,8 +192,12 @@ def deadline(seconds: float, message: str) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
 
 
-def bounded_render(template: Any, time_limit: float = TIME_LIMIT_S, **context: Any) -> str:
+def bounded_render(template: Any, time_limit: float | None = None, **context: Any) -> str:
     """Render ``template`` with a time limit and a cap on the output size."""
+    if time_limit is None:
+        from .limits import current
+
+        time_limit = current().template_seconds
     parts: list[str] = []
     total = 0
     with deadline(time_limit, f"rendering took longer than {time_limit:g} s"):

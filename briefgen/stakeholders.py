@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import ContentError, Problem
 from .loader import UNSAFE_TEXT, display_name, load_file
 from .model import Strategy
 
-MAX_ROWS = 10_000
-MAX_BYTES = 5 * 1024 * 1024
 COLUMNS = (
     "id",
     "name",
@@ -109,7 +108,7 @@ def _read_yaml(path: Path, name: str, problems: list[Problem]) -> list[tuple[int
     return rows
 
 
-def load(path: Path, strategy: Strategy, *, max_rows: int = MAX_ROWS) -> list[Row]:
+def load(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> list[Row]:
     """Read and validate a stakeholder list against ``strategy``; raise ContentError listing every problem."""
     name = display_name(path)
     problems: list[Problem] = []
@@ -117,8 +116,11 @@ def load(path: Path, strategy: Strategy, *, max_rows: int = MAX_ROWS) -> list[Ro
         size = path.stat().st_size
     except OSError as exc:
         raise ContentError([Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
-    if size > MAX_BYTES:
-        raise ContentError([Problem(name, 1, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}")])
+    max_rows = max_rows or limits.current().stakeholders
+    max_bytes = limits.current().content_bytes
+    if size > max_bytes:
+        message = f"file is {size:,} bytes; the limit is {max_bytes:,} (content_mb in [limits])"
+        raise ContentError([Problem(name, 1, 1, "", message)])
     reader = _read_yaml if path.suffix.lower() in (".yaml", ".yml") else _read_csv
     records = reader(path, name, problems)
     if len(records) > max_rows:

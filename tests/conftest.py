@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from briefgen import limits
 from briefgen.paths import builtin_content
 from briefgen.validate import Content, validate
 
@@ -21,6 +22,7 @@ def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test runs in its own folder, so a default ``./output`` never lands in the repo."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    limits.reset()
     return tmp_path
 
 
