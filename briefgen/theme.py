@@ -133,6 +133,8 @@ def load(path: Path) -> Theme:
         kind = kinds.get(logo.suffix.lower())
         if kind is None:
             raise UsageError(f"--theme: {path}: logo: use a PNG, JPEG or SVG file, not {logo.name}")
+        if not logo.is_relative_to(path.parent.resolve()):
+            raise UsageError(f"--theme: {path}: logo: {theme.logo} lies outside the theme's folder")
         if not logo.is_file() or logo.stat().st_size > MAX_LOGO_BYTES:
             raise UsageError(f"--theme: {path}: logo: {theme.logo} is missing or larger than 2 MB")
         url = f"data:{kind};base64,{base64.b64encode(logo.read_bytes()).decode()}"

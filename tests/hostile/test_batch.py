@@ -217,3 +217,15 @@ def test_a_batch_killed_with_sigkill_leaves_only_complete_files_and_a_rerun_fini
         for record in entry["files"]:
             assert hashlib.sha256((out / record["path"]).read_bytes()).hexdigest() == record["sha256"]
     assert not list(out.glob(".*.part"))
+
+
+def test_a_theme_logo_outside_the_theme_folder_is_refused(runner, tmp_path: Path):
+    secret = tmp_path / "private.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\nsecret")
+    themes = tmp_path / "themes"
+    themes.mkdir()
+    (themes / "t.toml").write_text('name = "T"\nlogo = "../private.png"\n', encoding="utf-8")
+    result = runner.invoke(main, ["build", "--theme", str(themes / "t.toml"), "--format", "html"])
+    assert result.exit_code == 2
+    assert "logo: ../private.png lies outside the theme's folder" in result.output
+    assert not (tmp_path / "output").exists()
