@@ -531,50 +531,108 @@ def _execute(tasks: list[Task], settings: WorkerSettings, jobs: int) -> Iterator
     yield from _pool(work, settings, min(jobs, len(work)))
 
 
+class _Process:
+    """One worker process, the pipe to it, its chunk in progress and the groups it has laid out."""
+
+    def __init__(self, context: Any, settings: WorkerSettings) -> None:
+        ours, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, settings), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.conn = ours
+        self.chunk: list[Task] | None = None
+        self.groups: OrderedDict[Any, None] = OrderedDict()
+
+    def give(self, chunk: list[Task]) -> None:
+        self.chunk = chunk
+        self.groups[chunk[0].group] = None
+        self.groups.move_to_end(chunk[0].group)
+        while len(self.groups) > GROUP_CACHE:
+            self.groups.popitem(last=False)
+        self.conn.send(chunk)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+        self.conn.close()
+
+
+def _serve(conn: Any, settings: WorkerSettings) -> None:
+    """A worker process: build the chunks it is sent until told to stop or the parent goes away."""
+    _init_worker(settings)
+    while True:
+        try:
+            chunk = conn.recv()
+            if chunk is None:
+                return
+            conn.send(_run_chunk(chunk))
+        except (EOFError, OSError):  # the parent is gone
+            return
+
+
+def _pick(worker: _Process, queues: dict[Any, list[list[Task]]], others: list[_Process]) -> list[Task] | None:
+    """The next chunk for ``worker``: from a group it has laid out, else from a group no other worker
+    has, else from the group with most work left (so each body is laid out as few times as possible)."""
+    for group in reversed(worker.groups):
+        if queues.get(group):
+            return queues[group].pop(0)
+    claimed = {group for other in others for group in other.groups}
+    for group, queue in queues.items():
+        if queue and group not in claimed:
+            return queue.pop(0)
+    busiest = max(queues, key=lambda g: len(queues[g]), default=None)
+    return queues[busiest].pop(0) if busiest is not None and queues[busiest] else None
+
+
 def _pool(work: list[list[Task]], settings: WorkerSettings, jobs: int) -> Iterator[Outcome]:
-    """Run chunks on a process pool; when a worker dies, its chunk fails and a new pool carries on."""
+    """Run chunks on ``jobs`` worker processes, keeping each group on the worker that laid it out.
+
+    A worker that dies (killed, or out of memory in native code) fails the
+    chunk it held and is replaced; the batch goes on.
+    """
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing.connection import wait
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pending = list(reversed(work))
-    while pending:
-        executor = ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context(method),
-            initializer=_init_worker,
-            initargs=(settings,),
-        )
-        running: dict[Any, list[Task]] = {}
-        try:
-            while pending or running:
-                while pending and len(running) < jobs * 2:
-                    chunk = pending.pop()
-                    running[executor.submit(_run_chunk, chunk)] = chunk
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    try:
-                        outcomes = future.result()
-                    except BrokenProcessPool:
-                        raise
-                    except Exception as exc:
-                        message = f"worker error: {type(exc).__name__}: {exc}"
-                        outcomes = list(_failed(running[future], message))
-                    del running[future]
-                    yield from outcomes
-        except BrokenProcessPool:
-            # A worker died (killed, or out of memory in native code). Its chunks fail; retrying each
-            # of their stakeholders alone would find the culprit, but a dead worker is rare enough that
-            # reporting it is the honest choice.
-            for future, chunk in running.items():
-                if future.done() and not future.exception():
-                    yield from future.result()
-                else:
-                    yield from _failed(chunk, "the worker process building this brief died")
-            running.clear()
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+    context = multiprocessing.get_context(method)
+    queues: dict[Any, list[list[Task]]] = {}
+    for chunk in work:
+        queues.setdefault(chunk[0].group, []).append(chunk)
+    workers = [_Process(context, settings) for _ in range(jobs)]
+    try:
+        while True:
+            for index, worker in enumerate(workers):
+                if worker.chunk is None and not worker.process.is_alive():
+                    worker.stop()
+                    workers[index] = worker = _Process(context, settings)
+                if worker.chunk is None:
+                    chunk = _pick(worker, queues, [w for w in workers if w is not worker])
+                    if chunk is not None:
+                        worker.give(chunk)
+            busy = [w for w in workers if w.chunk is not None]
+            if not busy:
+                return
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for index, worker in enumerate(workers):
+                if worker.chunk is None or (
+                    worker.conn not in ready and worker.process.sentinel not in ready
+                ):
+                    continue
+                chunk, worker.chunk = worker.chunk, None
+                try:
+                    outcomes = worker.conn.recv()
+                except (EOFError, OSError):
+                    outcomes = list(_failed(chunk, "the worker process building this brief died"))
+                    worker.stop()
+                    workers[index] = _Process(context, settings)
+                yield from outcomes
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 def _failed(chunk: list[Task], message: str) -> Iterator[Outcome]:

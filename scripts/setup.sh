@@ -4,6 +4,7 @@
 #
 #   bash scripts/setup.sh            # to build briefs
 #   bash scripts/setup.sh --test     # to run the tests as well
+#   bash scripts/setup.sh --bench    # to run benchmarks/run.py (pandoc and Typst baselines)
 #
 # System packages (installed with apt-get when run as root or with sudo; otherwise listed):
 #   libpango-1.0-0 libpangoft2-1.0-0   text layout for WeasyPrint (required for PDF)
@@ -14,12 +15,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extra=""
+extras=""
 packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"
-if [ "${1:-}" = "--test" ]; then
-  extra="[test]"
-  packages="$packages libreoffice-writer-nogui"
-fi
+for flag in "$@"; do
+  case "$flag" in
+    --test) extras="$extras,test"; packages="$packages libreoffice-writer-nogui" ;;
+    --bench) extras="$extras,bench" ;;
+    *) echo "setup: unknown option $flag (use --test and/or --bench)" >&2; exit 2 ;;
+  esac
+done
+extra=""
+[ -n "$extras" ] && extra="[${extras#,}]"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
