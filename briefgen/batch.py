@@ -563,13 +563,17 @@ class _Process:
 
 def _serve(conn: Any, settings: WorkerSettings) -> None:
     """A worker process: build the chunks it is sent until told to stop or the parent goes away."""
-    _init_worker(settings)
+    problem = None
+    try:
+        _init_worker(settings)
+    except Exception as exc:  # e.g. content that vanished since the plan: every chunk fails with it
+        problem = f"the worker could not start: {getattr(exc, 'message', None) or exc}"
     while True:
         try:
             chunk = conn.recv()
             if chunk is None:
                 return
-            conn.send(_run_chunk(chunk))
+            conn.send(list(_failed(chunk, problem)) if problem else _run_chunk(chunk))
         except (EOFError, OSError):  # the parent is gone
             return
 
