@@ -38,6 +38,21 @@ def in_folders(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(real.is_relative_to(root.resolve()) for root in roots)
 
 
+def find(search_path: tuple[Path, ...], name: str, what: str = "stylesheet") -> Path | None:
+    """The first regular file ``name`` in the search path that really lies inside it.
+
+    A symbolic link pointing outside the template folders is skipped with a
+    warning, so a planted link never brings another file into a brief.
+    """
+    for folder in search_path:
+        candidate = folder / name
+        if candidate.is_file():
+            if in_folders(candidate, search_path):
+                return candidate
+            warn("%s %s points outside the template folders; not read", what, candidate)
+    return None
+
+
 def allowed_file(url: str, roots: tuple[Path, ...]) -> Path | None:
     """The local file a ``file:`` URL names, if it is a regular file inside ``roots``."""
     parts = urlsplit(url)

@@ -6,9 +6,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..log import warn
 from ..render import template_dirs
-from ..resources import in_folders
+from ..resources import find
 
 if TYPE_CHECKING:
     from ..render import Rendered
@@ -22,14 +21,9 @@ def stylesheet(search_path: tuple[Path, ...]) -> str:
     """Concatenate the brief stylesheets, taking each from the first folder that has it."""
     parts = []
     for name in STYLESHEETS:
-        for folder in search_path:
-            candidate = folder / name
-            if candidate.is_file():
-                if not in_folders(candidate, search_path):
-                    warn("stylesheet %s points outside the template folders; not read", candidate)
-                    continue
-                parts.append(candidate.read_text(encoding="utf-8"))
-                break
+        found = find(search_path, name)
+        if found is not None:
+            parts.append(found.read_text(encoding="utf-8"))
     return "\n".join(parts)
 
 

@@ -58,17 +58,13 @@ def font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-def _find(search_path: tuple[Path, ...], name: str) -> Path | None:
-    return next((folder / name for folder in search_path if (folder / name).is_file()), None)
-
-
 @functools.lru_cache(maxsize=16)
 def stylesheets(search_path: tuple[Path, ...], page_size: str) -> tuple[Any, ...]:
     """Parse the print stylesheets once per template search path and page size."""
     fetcher = SafeFetcher(search_path)
     sheets = []
     for name in STYLESHEETS:
-        path = _find(search_path, name)
+        path = resources.find(search_path, name)
         if path is not None:
             sheets.append(
                 CSS(

@@ -1,0 +1,1 @@
+"""Hostile-input tests (a package, so module names such as test_batch do not clash with tests/)."""
