@@ -73,3 +73,22 @@ def replace_once(path: Path, old: str, new: str) -> str:
     text = text.replace(old, new)
     path.write_text(text, encoding="utf-8")
     return text
+
+
+@pytest.fixture
+def stakeholder_list(tmp_path: Path):
+    """Write stakeholder rows (dicts; missing columns stay empty) as ``list.csv``; return its path."""
+    import csv
+
+    from briefgen.stakeholders import COLUMNS
+
+    def write(rows: list[dict[str, str]], name: str = "list.csv") -> Path:
+        path = tmp_path / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({key: row.get(key, "") for key in COLUMNS})
+        return path
+
+    return write

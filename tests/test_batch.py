@@ -19,28 +19,6 @@ from briefgen.cli import main
 from briefgen.paths import builtin_content
 
 EXAMPLE = builtin_content() / "stakeholders.example.csv"
-COLUMNS = [
-    "id",
-    "name",
-    "organisation",
-    "audience",
-    "email",
-    "country",
-    "region",
-    "sector",
-    "focus",
-    "formats",
-]
-
-
-def write_list(path: Path, rows: list[dict[str, str]]) -> Path:
-    """Write stakeholder rows as CSV (missing columns stay empty)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: row.get(key, "") for key in COLUMNS})
-    return path
 
 
 def person(ident: str, name: str, organisation: str, audience: str = "business", **extra: str) -> dict:
@@ -122,13 +100,15 @@ def test_the_example_list_gives_every_stakeholder_a_pdf_and_a_word_brief(runner,
 # --- one body, many covers ------------------------------------------------------------------
 
 
-def test_a_shared_body_with_a_swapped_cover_reads_exactly_like_a_brief_built_alone(runner, tmp_path: Path):
+def test_a_shared_body_with_a_swapped_cover_reads_exactly_like_a_brief_built_alone(
+    stakeholder_list, runner, tmp_path: Path
+):
     group = {"audience": "government", "focus": "cybersecurity", "region": "africa"}
     rows = [
         person("p1", "Amina Diallo", "Ministry of Examples", **group),
         person("p2", "Kwame Asante", "Agency of Samples", sector="regulator", country="Ghana", **group),
     ]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = run_batch(runner, str(listing), "--format", "pdf", "--out", str(out), "--jobs", "1")
     assert result.exit_code == 0, result.output
@@ -136,7 +116,7 @@ def test_a_shared_body_with_a_swapped_cover_reads_exactly_like_a_brief_built_alo
     shared = (out / "Agency-of-Samples-Kwame-Asante.pdf").read_bytes()
 
     alone_out = tmp_path / "alone"
-    write_list(tmp_path / "one.csv", rows[1:])
+    stakeholder_list(rows[1:], "one.csv")
     assert (
         run_batch(runner, str(tmp_path / "one.csv"), "--format", "pdf", "--out", str(alone_out)).exit_code
         == 0
@@ -157,15 +137,17 @@ def test_a_shared_body_with_a_swapped_cover_reads_exactly_like_a_brief_built_alo
 # --- re-runs, changes, --force ----------------------------------------------------------------
 
 
-def test_only_changed_stakeholders_are_rebuilt_and_force_rebuilds_all(runner, tmp_path: Path):
+def test_only_changed_stakeholders_are_rebuilt_and_force_rebuilds_all(
+    stakeholder_list, runner, tmp_path: Path
+):
     rows = [person(f"r{i}", f"Reader {i}", f"Org {i}", country="Chile") for i in range(3)]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     assert run_batch(runner, str(listing), "--format", "html", "--out", str(out)).exit_code == 0
     before = entries(out)
 
     rows[1]["country"] = "Peru"
-    write_list(listing, rows)
+    stakeholder_list(rows)
     result = run_batch(runner, str(listing), "--format", "html", "--out", str(out))
     assert result.exit_code == 0
     assert "1 built, 2 unchanged, 0 failed" in result.output
@@ -182,7 +164,7 @@ def test_only_changed_stakeholders_are_rebuilt_and_force_rebuilds_all(runner, tm
     assert "3 built, 0 unchanged" in result.output
 
 
-def test_a_failing_stakeholder_is_recorded_and_the_batch_goes_on(runner, tmp_path: Path):
+def test_a_failing_stakeholder_is_recorded_and_the_batch_goes_on(stakeholder_list, runner, tmp_path: Path):
     templates = tmp_path / "tpl"
     templates.mkdir()
     (templates / "business.html.j2").write_text(
@@ -192,7 +174,7 @@ def test_a_failing_stakeholder_is_recorded_and_the_batch_goes_on(runner, tmp_pat
         encoding="utf-8",
     )
     rows = [person("good", "Good Reader", "Fine Org"), person("bad", "Bad Reader", "Broken Org")]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = run_batch(
         runner, str(listing), "--format", "html", "--out", str(out), "--templates", str(templates)
@@ -206,7 +188,7 @@ def test_a_failing_stakeholder_is_recorded_and_the_batch_goes_on(runner, tmp_pat
     assert sorted(p.name for p in out.glob("*.html")) == ["Fine-Org-Good-Reader.html"]
 
 
-def test_a_brief_over_the_time_limit_fails_alone(runner, tmp_path: Path):
+def test_a_brief_over_the_time_limit_fails_alone(stakeholder_list, runner, tmp_path: Path):
     templates = tmp_path / "tpl"
     templates.mkdir()
     (templates / "business.html.j2").write_text(
@@ -217,7 +199,7 @@ def test_a_brief_over_the_time_limit_fails_alone(runner, tmp_path: Path):
         encoding="utf-8",
     )
     rows = [person("slow", "Slow Reader", "Slow Org"), person("quick", "Quick Reader", "Quick Org")]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = run_batch(
         runner,
@@ -234,14 +216,14 @@ def test_a_brief_over_the_time_limit_fails_alone(runner, tmp_path: Path):
 # --- names, packages, progress ---------------------------------------------------------------
 
 
-def test_name_pattern_fills_fields_and_collisions_get_the_id(runner, tmp_path: Path):
+def test_name_pattern_fills_fields_and_collisions_get_the_id(stakeholder_list, runner, tmp_path: Path):
     rows = [
         person("a1", "Ann", "Acme", country="Chile"),
         person("a2", "Bob", "ACME", country="Chile"),
         person("a3", "Cy", "Zoë", country="Chile"),
         person("a4", "Di", "Zoe\u0308", country="Chile"),  # the same name, decomposed
     ]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = run_batch(
         runner, str(listing), "--format", "html", "--out", str(out), "--name", "{organisation}-{audience}"
@@ -257,21 +239,23 @@ def test_name_pattern_fills_fields_and_collisions_get_the_id(runner, tmp_path: P
     assert len(list(out.glob("*.html"))) == 4
 
 
-def test_an_unknown_name_placeholder_is_a_usage_error(runner, tmp_path: Path):
-    listing = write_list(tmp_path / "list.csv", [person("a1", "Ann", "Acme")])
+def test_an_unknown_name_placeholder_is_a_usage_error(stakeholder_list, runner, tmp_path: Path):
+    listing = stakeholder_list([person("a1", "Ann", "Acme")])
     result = runner.invoke(main, ["batch", str(listing), "--name", "{company}"])
     assert result.exit_code == 2
     assert "--name: unknown placeholder {company}" in result.output
 
 
-def test_zip_per_format_and_an_email_draft_per_stakeholder(runner, tmp_path: Path, monkeypatch):
+def test_zip_per_format_and_an_email_draft_per_stakeholder(
+    stakeholder_list, runner, tmp_path: Path, monkeypatch
+):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
     rows = [
         person("m1", "Mia Example", "Harbour Cloud", email="mia@harbour.example", formats="docx"),
         person("m2", "Noor Example", "Delta Labs", email="noor@delta.example"),
         person("m3", "Omar Example", "No Mail Ltd"),
     ]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = run_batch(
         runner,
@@ -304,8 +288,8 @@ def test_zip_per_format_and_an_email_draft_per_stakeholder(runner, tmp_path: Pat
     assert (out / "briefs-html.zip").read_bytes() == first  # reproducible with SOURCE_DATE_EPOCH
 
 
-def test_plain_progress_lines_when_not_on_a_terminal(runner, tmp_path: Path):
-    listing = write_list(tmp_path / "list.csv", [person("a1", "Ann", "Acme"), person("a2", "Bo", "Beta")])
+def test_plain_progress_lines_when_not_on_a_terminal(stakeholder_list, runner, tmp_path: Path):
+    listing = stakeholder_list([person("a1", "Ann", "Acme"), person("a2", "Bo", "Beta")])
     result = run_batch(runner, str(listing), "--format", "html", "--out", str(tmp_path / "out"))
     lines = result.output.splitlines()
     assert lines[0].startswith("[1/2] built     ")
@@ -314,8 +298,8 @@ def test_plain_progress_lines_when_not_on_a_terminal(runner, tmp_path: Path):
     assert f"manifest: {tmp_path / 'out' / 'manifest.json'}" in result.output
 
 
-def test_manifest_records_the_inputs(runner, tmp_path: Path):
-    listing = write_list(tmp_path / "list.csv", [person("a1", "Ann", "Acme")])
+def test_manifest_records_the_inputs(stakeholder_list, runner, tmp_path: Path):
+    listing = stakeholder_list([person("a1", "Ann", "Acme")])
     out = tmp_path / "out"
     run_batch(runner, str(listing), "--format", "html", "--out", str(out))
     data = manifest(out)
@@ -326,14 +310,16 @@ def test_manifest_records_the_inputs(runner, tmp_path: Path):
     assert len(inputs["content_sha256"]) == 64 and len(inputs["templates_sha256"]) == 64
 
 
-def test_a_stamped_word_brief_is_byte_identical_to_one_built_alone(runner, tmp_path: Path, monkeypatch):
+def test_a_stamped_word_brief_is_byte_identical_to_one_built_alone(
+    stakeholder_list, runner, tmp_path: Path, monkeypatch
+):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
     group = {"audience": "business", "focus": "emerging-tech", "region": "asia"}
     rows = [
         person("w1", "Ines Example", "Pacific Chips", sector="semiconductors", country="Japan", **group),
         person("w2", "Tom O'Hara & Sons", "Bits <and> Bytes", sector="start-up", country="India", **group),
     ]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = run_batch(runner, str(listing), "--format", "docx", "--out", str(out), "--jobs", "1")
     assert result.exit_code == 0, result.output

@@ -3,7 +3,6 @@ symbolic links, lists far over the limit, and a batch killed with SIGKILL in the
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -20,28 +19,6 @@ from pypdf import PdfReader
 from briefgen.cli import main
 from briefgen.filenames import assign, safe_stem
 from briefgen.paths import builtin_content
-
-COLUMNS = [
-    "id",
-    "name",
-    "organisation",
-    "audience",
-    "email",
-    "country",
-    "region",
-    "sector",
-    "focus",
-    "formats",
-]
-
-
-def write_list(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: row.get(key, "") for key in COLUMNS})
-    return path
 
 
 def files_in(out: Path) -> dict[str, str]:
@@ -62,10 +39,11 @@ def files_in(out: Path) -> dict[str, str]:
         ("\u202eexe.pdf", "exe.pdf-x"),
     ],
 )
-def test_hostile_names_stay_inside_the_output_folder(runner, tmp_path: Path, organisation, expected):
-    listing = write_list(
-        tmp_path / "list.csv",
-        [{"id": "x", "name": "x", "organisation": organisation, "audience": "business"}],
+def test_hostile_names_stay_inside_the_output_folder(
+    stakeholder_list, runner, tmp_path: Path, organisation, expected
+):
+    listing = stakeholder_list(
+        [{"id": "x", "name": "x", "organisation": organisation, "audience": "business"}]
     )
     out = tmp_path / "out"
     result = runner.invoke(main, ["batch", str(listing), "--format", "html", "--out", str(out)])
@@ -75,12 +53,14 @@ def test_hostile_names_stay_inside_the_output_folder(runner, tmp_path: Path, org
     assert written == [out / f"{expected}.html"]
 
 
-def test_control_characters_in_a_list_are_refused_with_line_and_field(runner, tmp_path: Path):
+def test_control_characters_in_a_list_are_refused_with_line_and_field(
+    stakeholder_list, runner, tmp_path: Path
+):
     rows = [
         {"id": "ok", "name": "Fine", "audience": "business"},
         {"id": "x", "name": "x", "organisation": "a\x00b\x1b[31mc", "audience": "business"},
     ]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = runner.invoke(main, ["batch", str(listing), "--format", "html", "--out", str(out)])
     assert result.exit_code == 1
@@ -112,15 +92,15 @@ def test_case_and_normalisation_collisions_are_resolved_in_list_order():
     assert len({n.casefold() for n in names.values()}) == 4
 
 
-def test_a_planted_symbolic_link_is_replaced_and_its_target_untouched(runner, tmp_path: Path):
+def test_a_planted_symbolic_link_is_replaced_and_its_target_untouched(
+    stakeholder_list, runner, tmp_path: Path
+):
     target = tmp_path / "precious.txt"
     target.write_text("keep me", encoding="utf-8")
     out = tmp_path / "out"
     out.mkdir()
     (out / "Acme-Ann.html").symlink_to(target)
-    listing = write_list(
-        tmp_path / "list.csv", [{"id": "a", "name": "Ann", "organisation": "Acme", "audience": "business"}]
-    )
+    listing = stakeholder_list([{"id": "a", "name": "Ann", "organisation": "Acme", "audience": "business"}])
     result = runner.invoke(main, ["batch", str(listing), "--format", "html", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert target.read_text(encoding="utf-8") == "keep me"
@@ -129,9 +109,9 @@ def test_a_planted_symbolic_link_is_replaced_and_its_target_untouched(runner, tm
     assert oct((out / "Acme-Ann.html").stat().st_mode & 0o777) != oct(0o777)
 
 
-def test_a_list_far_over_the_limit_is_refused_before_any_work(runner, tmp_path: Path):
+def test_a_list_far_over_the_limit_is_refused_before_any_work(stakeholder_list, runner, tmp_path: Path):
     rows = [{"id": f"s{i}", "name": f"N{i}", "audience": "business"} for i in range(10_001)]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     out = tmp_path / "out"
     result = runner.invoke(main, ["batch", str(listing), "--format", "html", "--out", str(out)])
     assert result.exit_code == 1
@@ -139,9 +119,9 @@ def test_a_list_far_over_the_limit_is_refused_before_any_work(runner, tmp_path: 
     assert not out.exists()
 
 
-def test_the_stakeholder_limit_can_be_lowered(runner, tmp_path: Path):
+def test_the_stakeholder_limit_can_be_lowered(stakeholder_list, runner, tmp_path: Path):
     rows = [{"id": f"s{i}", "name": f"N{i}", "audience": "business"} for i in range(5)]
-    listing = write_list(tmp_path / "list.csv", rows)
+    listing = stakeholder_list(rows)
     result = runner.invoke(
         main, ["batch", str(listing), "--max-stakeholders", "3", "--out", str(tmp_path / "o")]
     )
@@ -149,15 +129,13 @@ def test_the_stakeholder_limit_can_be_lowered(runner, tmp_path: Path):
     assert "5 stakeholders; the limit is 3" in result.output
 
 
-def test_temporary_files_left_by_a_killed_run_are_cleared(runner, tmp_path: Path):
+def test_temporary_files_left_by_a_killed_run_are_cleared(stakeholder_list, runner, tmp_path: Path):
     out = tmp_path / "out"
     out.mkdir()
     (out / ".Acme-Ann.html.x1y2.part").write_bytes(b"half a file")
     keep = out / "notes.part"  # not one of ours: no leading dot
     keep.write_text("mine", encoding="utf-8")
-    listing = write_list(
-        tmp_path / "list.csv", [{"id": "a", "name": "Ann", "organisation": "Acme", "audience": "business"}]
-    )
+    listing = stakeholder_list([{"id": "a", "name": "Ann", "organisation": "Acme", "audience": "business"}])
     assert runner.invoke(main, ["batch", str(listing), "--format", "html", "--out", str(out)]).exit_code == 0
     assert not list(out.glob(".*.part"))
     assert keep.read_text(encoding="utf-8") == "mine"
