@@ -305,7 +305,13 @@ def build(
     help="Comma-separated: html,pdf,docx for every stakeholder; a row's 'formats' column adds to them "
     "and chooses what its e-mail draft attaches.",
 )
-@OUT
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output/batch"),
+    show_default=True,
+    help="Output folder (its manifest.json makes re-runs incremental).",
+)
 @click.option(
     "--jobs",
     "-j",
