@@ -17,6 +17,7 @@ in full.
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .tailor import Stakeholder
 
 FIELDS = ("name", "organisation", "sector", "country", "email", "id")
+MAX_STAMPS = 24  # placeholder briefs kept per process (each a few hundred kilobytes)
 
 
 def placeholder(field: str) -> str:
@@ -53,7 +55,7 @@ class Stamper:
     def __init__(self, write: Callable[[Rendered], bytes], epoch: int | None) -> None:
         self.write = write
         self.epoch = epoch
-        self.stamps: dict[Any, Stamp | None] = {}
+        self.stamps: OrderedDict[Any, Stamp] = OrderedDict()
         self.stamped = 0
 
     def docx(
@@ -70,8 +72,11 @@ class Stamper:
             stand_in = type(person)(**{f.name: _stand_in(values, f.name) for f in fields(person)})
             rendered = render(stand_in)
             self.stamps[key] = Stamp(rendered.html, unpack(self.write(rendered)))
+            while len(self.stamps) > MAX_STAMPS:
+                self.stamps.popitem(last=False)
+        self.stamps.move_to_end(key)
         stamp = self.stamps[key]
-        if stamp is None or _fill(stamp.html, values, _html_text) != document.html:
+        if _fill(stamp.html, values, _html_text) != document.html:
             return self.write(document)
         parts = {
             name: _fill(data.decode("utf-8"), values, _xml_text).encode("utf-8")
