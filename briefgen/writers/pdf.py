@@ -312,7 +312,7 @@ class CoverSwap:
         self.document: Any = None
         self.rest: str | None = None
         self.cover_count: int | None = None
-        self.body_pdf: bytes | None = None
+        self.body: Any = None  # the group's body, written once and opened for joining; False: refused
         self.reused = 0
         self.joined = 0
 
@@ -348,15 +348,21 @@ class CoverSwap:
 
     def _join(self, cover: Any, document: Rendered) -> bytes | None:
         """Join a written cover to the written body; None when the join refuses."""
-        from .pdfjoin import JoinError, join
+        from .pdfjoin import Body, JoinError
 
         if self.options.pdf_variant is not None:
             return None  # a PDF/A or PDF/UA file is written whole, by WeasyPrint
-        if self.body_pdf is None:
+        if self.body is False:
+            return None
+        if self.body is None:
             body = self.document.copy(self.document.pages[self.cover_count :])
-            self.body_pdf = finish(body, self.rest or "", self.options)
+            try:
+                self.body = Body(finish(body, self.rest or "", self.options))
+            except JoinError:
+                self.body = False  # this body cannot take covers; Document.copy still can
+                return None
         try:
-            data = join(finish(cover, document.html, self.options), self.body_pdf)
+            data = self.body.join(finish(cover, document.html, self.options))
         except JoinError:
             return None
         self.joined += 1

@@ -55,41 +55,90 @@ def _parent_tree(pdf: Any) -> Any:
 
 def join(cover: bytes, body: bytes) -> bytes:
     """Put the one page of ``cover`` in front of ``body``; return the joined PDF."""
-    import pikepdf
+    with Body(body) as opened:
+        return opened.join(cover)
 
-    with pikepdf.open(io.BytesIO(cover)) as front, pikepdf.open(io.BytesIO(body)) as back:
-        if len(front.pages) != 1:
-            raise JoinError(f"the cover has {len(front.pages)} pages; one is expected")
-        page = front.pages[0].obj
-        if "/Annots" in page:
-            raise JoinError("the cover has links or other annotations")
-        cover_doc, body_doc = _document(front), _document(back)
-        key = int(page.get("/StructParents", -1))
-        nums = _parent_tree(front)
-        entry = next((nums[i + 1] for i in range(0, len(nums), 2) if int(nums[i]) == key), None)
-        if entry is None:
-            raise JoinError("the cover page has no parent tree entry")
-        elements = _kids(cover_doc)
-        for element in elements:
-            if "/P" in element:
-                del element["/P"]  # copied alone, then re-parented under the body's Document
-        back.pages.insert(0, front.pages[0])
-        inserted = back.pages[0].obj
-        copied = [back.copy_foreign(element) for element in elements]
-        if any(element.get("/Pg") is not None and element.Pg.objgen != inserted.objgen for element in copied):
-            raise JoinError("copied structure elements do not point at the inserted page")
-        for element in copied:
-            element.P = body_doc
-        marked = pikepdf.Array([back.copy_foreign(x) if x.is_indirect else x for x in entry])
-        tree = back.Root.StructTreeRoot
-        body_nums = _parent_tree(back)
-        keys = [int(body_nums[i]) for i in range(0, len(body_nums), 2)]
-        new_key = max([int(tree.get("/ParentTreeNextKey", 0)), *(k + 1 for k in keys)])
-        inserted.StructParents = new_key
-        body_nums.append(new_key)  # keys stay sorted: the new one is the largest
-        body_nums.append(marked)
-        tree.ParentTreeNextKey = new_key + 1
-        body_doc.K = pikepdf.Array([*copied, *_kids(body_doc)])
-        out = io.BytesIO()
-        back.save(out, deterministic_id=True)
-        return out.getvalue()
+
+class Body:
+    """A body PDF opened once, to put many covers in front of it, one at a time.
+
+    Each :meth:`join` inserts the cover, writes the joined PDF and then undoes
+    its changes, so the next cover starts from the untouched body. Objects a
+    cover brought in stay unreferenced in memory and are never written.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        import pikepdf
+
+        self.pdf = pikepdf.open(io.BytesIO(data))
+        self.document = _document(self.pdf)
+        self.kids = _kids(self.document)
+        self.tree = self.pdf.Root.StructTreeRoot
+        self.nums = _parent_tree(self.pdf)
+        self.nums_length = len(self.nums)
+        self.next_key = self.tree.get("/ParentTreeNextKey")
+        keys = [int(self.nums[i]) for i in range(0, len(self.nums), 2)]
+        self.new_key = max([int(self.next_key or 0), *(k + 1 for k in keys)])
+
+    def __enter__(self) -> Body:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.pdf.close()
+
+    def join(self, cover: bytes) -> bytes:
+        """The body with the one page of ``cover`` in front, its structure elements first."""
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(cover)) as front:
+            if len(front.pages) != 1:
+                raise JoinError(f"the cover has {len(front.pages)} pages; one is expected")
+            page = front.pages[0].obj
+            if "/Annots" in page:
+                raise JoinError("the cover has links or other annotations")
+            key = int(page.get("/StructParents", -1))
+            nums = _parent_tree(front)
+            entry = next((nums[i + 1] for i in range(0, len(nums), 2) if int(nums[i]) == key), None)
+            if entry is None:
+                raise JoinError("the cover page has no parent tree entry")
+            elements = _kids(_document(front))
+            for element in elements:
+                if "/P" in element:
+                    del element["/P"]  # copied alone, then re-parented under the body's Document
+            back = self.pdf
+            back.pages.insert(0, front.pages[0])
+            try:
+                inserted = back.pages[0].obj
+                copied = [back.copy_foreign(element) for element in elements]
+                if any(e.get("/Pg") is not None and e.Pg.objgen != inserted.objgen for e in copied):
+                    raise JoinError("copied structure elements do not point at the inserted page")
+                for element in copied:
+                    element.P = self.document
+                marked = pikepdf.Array([back.copy_foreign(x) if x.is_indirect else x for x in entry])
+                inserted.StructParents = self.new_key
+                self.nums.append(self.new_key)  # keys stay sorted: the new one is the largest
+                self.nums.append(marked)
+                self.tree.ParentTreeNextKey = self.new_key + 1
+                self.document.K = pikepdf.Array([*copied, *self.kids])
+                out = io.BytesIO()
+                back.save(out, deterministic_id=True)
+                return out.getvalue()
+            finally:
+                self._undo()
+
+    def _undo(self) -> None:
+        """Take the cover out again: page, structure elements, parent tree entry."""
+        import pikepdf
+
+        del self.pdf.pages[0]
+        self.document.K = pikepdf.Array(self.kids)
+        while len(self.nums) > self.nums_length:
+            del self.nums[len(self.nums) - 1]
+        if self.next_key is None:
+            if "/ParentTreeNextKey" in self.tree:
+                del self.tree["/ParentTreeNextKey"]
+        else:
+            self.tree.ParentTreeNextKey = self.next_key
