@@ -47,7 +47,8 @@ def _document(pdf: Any) -> Any:
 
 
 def _parent_tree(pdf: Any) -> Any:
-    tree = pdf.Root.StructTreeRoot.get("/ParentTree")
+    root = pdf.Root.get("/StructTreeRoot")
+    tree = root.get("/ParentTree") if root is not None else None
     if tree is None or "/Nums" not in tree or "/Kids" in tree:
         raise JoinError("the parent tree is not a flat number tree")
     return tree.Nums
@@ -99,12 +100,13 @@ class Body:
             page = front.pages[0].obj
             if "/Annots" in page:
                 raise JoinError("the cover has links or other annotations")
+            cover_document = _document(front)
             key = int(page.get("/StructParents", -1))
             nums = _parent_tree(front)
             entry = next((nums[i + 1] for i in range(0, len(nums), 2) if int(nums[i]) == key), None)
             if entry is None:
                 raise JoinError("the cover page has no parent tree entry")
-            elements = _kids(_document(front))
+            elements = _kids(cover_document)
             for element in elements:
                 if "/P" in element:
                     del element["/P"]  # copied alone, then re-parented under the body's Document
