@@ -443,14 +443,12 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
     from .render import template_dirs
 
     epoch = source_date_epoch()
-    inputs = {
+    depends = {  # what every brief depends on, besides its own row
         "briefgen": __version__,
         "content_sha256": content.digest,
         "templates_sha256": tree_digest(template_dirs(request.templates)),
         "theme_sha256": theme_digest,
         "reference_docx_sha256": file_digest(request.reference_docx),
-        "list": request.stakeholders.name,
-        "list_sha256": file_digest(request.stakeholders),
         "options": {
             "length": request.length,
             "page_size": request.page_size,
@@ -460,9 +458,8 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
             "source_date_epoch": epoch,
         },
     }
-    list_hash = inputs.pop("list_sha256")  # the whole list's hash is reported, not a per-row dependency
-    tasks = plan(request, rows, {k: v for k, v in inputs.items() if k != "list"})
-    inputs["list_sha256"] = list_hash
+    tasks = plan(request, rows, depends)
+    inputs = {**depends, "list": request.stakeholders.name, "list_sha256": file_digest(request.stakeholders)}
     request.out.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(request.out)
     labels = {key: audience.label for key, audience in content.strategy.audiences.items()}
@@ -477,10 +474,8 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
         outcome = Outcome(task.row.id, "skipped", files=files)
         result.outcomes[task.row.id] = outcome
         manifest.record(outcome)
-    done = len(result.outcomes)
-    for outcome in result.outcomes.values():
         if progress:
-            progress(outcome, done, len(tasks))
+            progress(outcome, len(result.outcomes), len(tasks))
     settings = WorkerSettings(
         content=request.content,
         out=request.out.resolve(),

@@ -92,6 +92,7 @@ def test_the_example_list_gives_every_stakeholder_a_pdf_and_a_word_brief(runner,
     again = run_batch(runner, str(EXAMPLE), "--format", "pdf,docx", "--out", str(out), "--jobs", "2")
     assert again.exit_code == 0, again.output
     assert "0 built, 28 unchanged, 0 failed" in again.output
+    assert again.output.splitlines()[0].startswith("[ 1/28] unchanged ")
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "manifest.json"} == {
         name: stamp for name, stamp in stamps.items() if name != "manifest.json"
     }
