@@ -204,15 +204,15 @@ class WorkerSettings:
 
     content: tuple[Path, ...]
     out: Path
-    length: Length
-    templates: tuple[Path, ...]
-    theme: Path | None
-    page_size: str | None
-    pdf_variant: str | None
-    reference_docx: Path | None
-    strict: bool
-    source_date_epoch: int | None
-    limits: Limits
+    length: Length = "full"
+    templates: tuple[Path, ...] = ()
+    theme: Path | None = None
+    page_size: str | None = None
+    pdf_variant: str | None = None
+    reference_docx: Path | None = None
+    strict: bool = False
+    source_date_epoch: int | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 class Worker:

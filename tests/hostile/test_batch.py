@@ -211,22 +211,9 @@ def test_a_theme_logo_outside_the_theme_folder_is_refused(runner, tmp_path: Path
 
 def test_a_worker_that_dies_fails_its_stakeholders_and_the_batch_still_ends(tmp_path: Path):
     from briefgen import batch
-    from briefgen.limits import Limits
     from briefgen.stakeholders import Row
 
-    settings = batch.WorkerSettings(
-        content=(tmp_path / "gone",),  # every worker fails while starting up
-        out=tmp_path,
-        length="full",
-        templates=(),
-        theme=None,
-        page_size=None,
-        pdf_variant=None,
-        reference_docx=None,
-        strict=False,
-        source_date_epoch=None,
-        limits=Limits(),
-    )
+    settings = batch.WorkerSettings(content=(tmp_path / "gone",), out=tmp_path)  # workers fail to start
     tasks = [batch.Task(Row(i + 2, f"s{i}", f"N{i}", "business"), f"s{i}", ("html",), "x") for i in range(5)]
     outcomes = list(batch._pool(batch.chunks(tasks, 2), settings, 2))
     assert sorted(o.id for o in outcomes) == [f"s{i}" for i in range(5)]
@@ -237,7 +224,6 @@ def test_a_worker_killed_mid_chunk_fails_its_chunk_and_is_replaced(tmp_path: Pat
     import signal as signals
 
     from briefgen import batch
-    from briefgen.limits import Limits
     from briefgen.paths import builtin_content
     from briefgen.stakeholders import Row
 
@@ -249,11 +235,7 @@ def test_a_worker_killed_mid_chunk_fails_its_chunk_and_is_replaced(tmp_path: Pat
         return real(chunk)
 
     monkeypatch.setattr(batch, "_run_chunk", run_or_die)  # inherited by the forked workers
-    settings = batch.WorkerSettings(
-        content=(builtin_content(),), out=tmp_path, length="full", templates=(), theme=None,
-        page_size=None, pdf_variant=None, reference_docx=None, strict=False, source_date_epoch=None,
-        limits=Limits(),
-    )  # fmt: skip
+    settings = batch.WorkerSettings(content=(builtin_content(),), out=tmp_path)
     rows = [Row(2, "doomed", "D", "business"), Row(3, "fine", "F", "government")]
     tasks = [batch.Task(row, row.id, ("html",), "x") for row in rows]
     outcomes = {o.id: o for o in batch._pool(batch.chunks(tasks, 2), settings, 2)}
