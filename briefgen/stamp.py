@@ -56,7 +56,6 @@ class Stamper:
         self.write = write
         self.epoch = epoch
         self.stamps: OrderedDict[Any, Stamp] = OrderedDict()
-        self.stamped = 0
 
     def docx(
         self, group: Any, person: Stakeholder, document: Rendered, render: Callable[..., Rendered]
@@ -84,7 +83,6 @@ class Stamper:
             else data
             for name, data in stamp.parts.items()
         }
-        self.stamped += 1
         return pack(parts, self.epoch)
 
 

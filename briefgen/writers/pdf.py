@@ -314,7 +314,6 @@ class CoverSwap:
         self.cover_count: int | None = None
         self.body: Any = None  # the group's body, written once and opened for joining; False: refused
         self.reused = 0
-        self.joined = 0
 
     def write(self, document: Rendered, shared: bool = False) -> tuple[bytes, int]:
         """PDF bytes and page count for one stakeholder's brief.
@@ -365,5 +364,4 @@ class CoverSwap:
             data = self.body.join(finish(cover, document.html, self.options))
         except JoinError:
             return None
-        self.joined += 1
         return data
