@@ -200,17 +200,9 @@ def chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """What every worker needs to build briefs (picklable)."""
+    """What every worker needs to build briefs (picklable): the request, and what the plan fixed."""
 
-    content: tuple[Path, ...]
-    out: Path
-    length: Length = "full"
-    templates: tuple[Path, ...] = ()
-    theme: Path | None = None
-    page_size: str | None = None
-    pdf_variant: str | None = None
-    reference_docx: Path | None = None
-    strict: bool = False
+    request: BatchRequest
     source_date_epoch: int | None = None
     limits: Limits = field(default_factory=Limits)
 
@@ -224,17 +216,18 @@ class Worker:
         from .validate import validate
 
         self.settings = settings
-        self.strategy = validate(settings.content).strategy
-        self.theme = load_theme(settings.theme) if settings.theme is not None else None
-        page_size = settings.page_size or (self.theme.page_size if self.theme else None) or "a4"
+        self.request = request = settings.request
+        self.strategy = validate(request.content).strategy
+        self.theme = load_theme(request.theme) if request.theme is not None else None
+        page_size = request.page_size or (self.theme.page_size if self.theme else None) or "a4"
         self.options = writers.WriteOptions(
-            templates=settings.templates,
-            strict=settings.strict,
+            templates=request.templates,
+            strict=request.strict,
             source_date_epoch=settings.source_date_epoch,
-            pdf_variant=settings.pdf_variant,
+            pdf_variant=request.pdf_variant,
             page_size=page_size,
             theme=self.theme,
-            reference_docx=settings.reference_docx,
+            reference_docx=request.reference_docx,
         )
         self.layouts: OrderedDict[Any, Any] = OrderedDict()
         from .stamp import Stamper
@@ -255,9 +248,9 @@ class Worker:
         from .tailor import Options, tailor
 
         options = Options(
-            row.audience, row.focus, row.region, self.settings.length, person or self.person(row)
+            row.audience, row.focus, row.region, self.request.length, person or self.person(row)
         )
-        return render(tailor(self.strategy, options), templates=self.settings.templates, theme=self.theme)
+        return render(tailor(self.strategy, options), templates=self.request.templates, theme=self.theme)
 
     def cover_swap(self, group: tuple[str, tuple[str, ...], str | None]) -> Any:
         """The group's cover swapper: it keeps the first brief's layout for the next stakeholders."""
@@ -283,7 +276,7 @@ class Worker:
         try:
             with collect() as warnings, deadline(limit, f"the brief took longer than {limit:g} s"):
                 documents = self.documents(task, outcome)
-            if warnings and self.settings.strict:
+            if warnings and self.request.strict:
                 raise BriefgenError(f"{warnings[0]} (--strict turns warnings into errors)")
             outcome.warnings = list(dict.fromkeys(warnings))
             for path, data, record in documents:
@@ -317,7 +310,7 @@ class Worker:
                 data = self.stamper.docx(task.group, self.person(task.row), document, render)
             else:
                 data = writers.get(name)(document, self.options)
-            path = self.settings.out / f"{task.stem}{writers.extension(name)}"
+            path = self.request.out / f"{task.stem}{writers.extension(name)}"
             record = {"path": path.name, "format": name, "bytes": len(data), "sha256": sha256(data)}
             record["pages"] = pages
             result.append((path, data, record))
@@ -476,19 +469,7 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
         manifest.record(outcome)
         if progress:
             progress(outcome, len(result.outcomes), len(tasks))
-    settings = WorkerSettings(
-        content=request.content,
-        out=request.out.resolve(),
-        length=request.length,
-        templates=request.templates,
-        theme=request.theme,
-        page_size=request.page_size,
-        pdf_variant=request.pdf_variant,
-        reference_docx=request.reference_docx,
-        strict=request.strict,
-        source_date_epoch=epoch,
-        limits=limits.current(),
-    )
+    settings = WorkerSettings(replace(request, out=request.out.resolve()), epoch, limits.current())
     try:
         for outcome in _execute(todo, settings, jobs):
             result.outcomes[outcome.id] = outcome

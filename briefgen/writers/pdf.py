@@ -214,15 +214,9 @@ def finish(rendered: Any, html: str, options: WriteOptions) -> bytes:
 
 def write(document: Rendered, options: WriteOptions) -> bytes:
     """Lay out ``document`` with the print CSS and return PDF bytes."""
-    return write_counted(document, options)[0]
-
-
-def write_counted(document: Rendered, options: WriteOptions) -> tuple[bytes, int]:
-    """Like :func:`write`, and also return the number of pages."""
     check(options)
     tree = prepare(document.html, template_dirs(options.templates))
-    rendered = layout(tree, options)
-    return finish(rendered, document.html, options), len(rendered.pages)
+    return finish(layout(tree, options), document.html, options)
 
 
 # ----- one body, many covers -------------------------------------------------------

@@ -213,7 +213,8 @@ def test_a_worker_that_dies_fails_its_stakeholders_and_the_batch_still_ends(tmp_
     from briefgen import batch
     from briefgen.stakeholders import Row
 
-    settings = batch.WorkerSettings(content=(tmp_path / "gone",), out=tmp_path)  # workers fail to start
+    request = batch.BatchRequest(tmp_path / "list.csv", (tmp_path / "gone",), tmp_path)
+    settings = batch.WorkerSettings(request)  # the content is gone: workers fail to start
     tasks = [batch.Task(Row(i + 2, f"s{i}", f"N{i}", "business"), f"s{i}", ("html",), "x") for i in range(5)]
     outcomes = list(batch._pool(batch.chunks(tasks, 2), settings, 2))
     assert sorted(o.id for o in outcomes) == [f"s{i}" for i in range(5)]
@@ -235,7 +236,7 @@ def test_a_worker_killed_mid_chunk_fails_its_chunk_and_is_replaced(tmp_path: Pat
         return real(chunk)
 
     monkeypatch.setattr(batch, "_run_chunk", run_or_die)  # inherited by the forked workers
-    settings = batch.WorkerSettings(content=(builtin_content(),), out=tmp_path)
+    settings = batch.WorkerSettings(batch.BatchRequest(tmp_path / "list.csv", (builtin_content(),), tmp_path))
     rows = [Row(2, "doomed", "D", "business"), Row(3, "fine", "F", "government")]
     tasks = [batch.Task(row, row.id, ("html",), "x") for row in rows]
     outcomes = {o.id: o for o in batch._pool(batch.chunks(tasks, 2), settings, 2)}
