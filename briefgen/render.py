@@ -172,12 +172,14 @@ def run_template(
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
+    from .plain import freeze
     from .sandbox import bounded_render
 
     env = environment(template_dirs(templates))
+    data = {key: freeze(value) for key, value in context.items()}
     try:
         template = env.get_template(name)
-        return bounded_render(template, time_limit, **context)
+        return bounded_render(template, time_limit, **data)
     except TemplateNotFound as exc:
         if exc.name == name:
             raise RenderError(f"template not found: {name}") from None

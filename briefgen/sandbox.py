@@ -19,6 +19,7 @@ On top of Jinja's sandbox (no ``__class__``, ``__globals__``, ``os`` or
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import os
 import posixpath
@@ -35,8 +36,12 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader, Tem
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from .plain import DATE_ATTRIBUTES, RECORD_METHODS, Record, to_json
+
 MAX_VALUE = 1_000_000
 MAX_OUTPUT = 20_000_000
+#: After a deadline fires, how often it fires again until the guarded code gives up.
+REPEAT_S = 0.25
 #: Filters whose whole-number arguments say how much they build.
 SIZED_FILTERS = ("center", "indent", "batch", "slice", "tojson")
 PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -127,8 +132,40 @@ def _printf(func: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+#: Types whose public attributes a template may use: Python's plain values and containers.
+PLAIN_TYPES = frozenset(
+    {type(None), bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset}
+)
+
+
+def allowed_attribute(obj: Any, attr: str) -> bool:
+    """The allow-list: which attributes of which objects a template may reach (private ones never).
+
+    Plain values and containers (their methods: ``'a'.upper()``, ``d.items()``);
+    a :class:`~briefgen.plain.Record`'s fields and read methods; a date's fields
+    and formatting methods; Jinja's and MarkupSafe's own runtime objects
+    (``loop.index``, a namespace, ``self.block()``, ``Markup``). Nothing else:
+    no pydantic model, path, module, class or function attribute.
+    """
+    if attr.startswith("_"):
+        return False
+    kind = type(obj)
+    if kind in PLAIN_TYPES:
+        return True
+    if isinstance(obj, Record):
+        return attr in obj or attr in RECORD_METHODS
+    if kind is dt.date:
+        return attr in DATE_ATTRIBUTES
+    return kind.__module__.split(".")[0] in ("jinja2", "markupsafe") and not isinstance(obj, type)
+
+
 class BriefSandbox(SandboxedEnvironment):
-    """Jinja's sandbox with bounded repetition and powers."""
+    """Jinja's sandbox with an attribute allow-list, bounded repetition and powers.
+
+    Templates get their data through :func:`briefgen.plain.freeze`; the sandbox
+    refuses every attribute outside :func:`allowed_attribute`, so even an
+    object that slipped past the freeze exposes nothing.
+    """
 
     intercepted_binops = frozenset({"*", "**", "%"})
 
@@ -137,6 +174,25 @@ class BriefSandbox(SandboxedEnvironment):
         for name in SIZED_FILTERS:
             self.filters[name] = _sized(self.filters[name], name)
         self.filters["format"] = _printf(self.filters["format"])
+        self.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": to_json}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return allowed_attribute(obj, attr) and super().is_safe_attribute(obj, attr, value)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Record):  # a field wins over a method of the same name
+            if attribute in obj:
+                return obj[attribute]
+            if attribute not in RECORD_METHODS:
+                return self.undefined(f"{obj.kind} has no field {attribute!r}", obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Record) and isinstance(argument, str):
+            if argument in obj:
+                return obj[argument]
+            return self.undefined(f"{obj.kind} has no field {argument!r}", obj=obj, name=argument)
+        return super().getitem(obj, argument)
 
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         method = getattr(obj, "__wrapped__", obj)  # Jinja wraps str.format in a sandboxed formatter
@@ -179,6 +235,9 @@ def deadline(seconds: float, message: str) -> Iterator[None]:
     started = time.monotonic()
 
     def expire(signum: int, frame: Any) -> None:
+        # Fire again soon: a library that catches every exception (a fetch, a font loader) must not
+        # swallow the deadline for good.
+        signal.setitimer(signal.ITIMER_REAL, REPEAT_S)
         raise LimitError(message)
 
     previous = signal.signal(signal.SIGALRM, expire)
