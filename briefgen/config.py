@@ -47,13 +47,22 @@ def find(explicit: Path | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+#: Largest settings or theme file read (they are a few hundred bytes).
+MAX_TOML_BYTES = 1024 * 1024
+
+
 def read_toml(path: Path, label: str = "") -> dict[str, Any]:
-    """Parse a TOML file; a read or syntax error is a usage error naming the file (and the flag)."""
+    """Parse a TOML file; a read or syntax error is a usage error naming the file (and the flag).
+
+    The file is read through :mod:`briefgen.opener`: a FIFO, a device or a
+    file over 1 MB is refused at once.
+    """
+    from . import opener
+
+    text = opener.read_text(path, MAX_TOML_BYTES, label.rstrip(": "))
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{label}{path}: cannot read ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{label}{path}: {exc}") from None
 
 

@@ -21,6 +21,7 @@ One file brands the PDF, the HTML and the Word brief alike::
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,7 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from .errors import UsageError
 
-FontName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+#: One line of text: no control characters (a newline would end a CSS string or a Word run).
+NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+Text = Annotated[str, StringConstraints(max_length=200, pattern=NO_CONTROLS)]
+FontName = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=NO_CONTROLS)]
 Hex = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 
@@ -69,11 +73,11 @@ class Theme(BaseModel):
     """A validated theme; ``logo_url`` is the logo as a data: URL (self-contained in every format)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = "default"
-    organisation: str | None = None
-    logo: str | None = None
+    name: Text = "default"
+    organisation: Text | None = None
+    logo: Text | None = None
     page_size: Literal["a4", "letter"] | None = None
-    footer: Annotated[str, StringConstraints(max_length=200)] | None = None
+    footer: Text | None = None
     colours: Colours = Field(default_factory=Colours)
     fonts: Fonts = Field(default_factory=Fonts)
     logo_url: str | None = None
@@ -95,8 +99,7 @@ class Theme(BaseModel):
             "}",
         ]
         if self.footer:
-            text = self.footer.replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'@page {{ @bottom-left {{ content: "{text}"; }} }}')
+            lines.append(f"@page {{ @bottom-left {{ content: {css_string(self.footer)}; }} }}")
         return "\n".join(lines) + "\n"
 
     def word_colours(self) -> dict[str, str]:
@@ -114,6 +117,17 @@ class Theme(BaseModel):
         }
 
 
+def css_string(text: str) -> str:
+    """``text`` as a double-quoted CSS string that nothing in it can end or escape from.
+
+    Letters, digits, spaces and harmless punctuation stay as they are; every
+    other character is written as a six-digit CSS escape (``\\00007b`` for ``{``),
+    so quotes, backslashes, braces, semicolons, ``<`` and line breaks are inert.
+    """
+    keep = set(" .,:-_!?#%+=|~'’·–—")
+    return '"' + "".join(c if c.isalnum() or c in keep else f"\\{ord(c):06x}" for c in text) + '"'
+
+
 def load(path: Path) -> Theme:
     """Read and validate a theme file; errors name the file and the field."""
     from .config import read_toml
@@ -128,15 +142,21 @@ def load(path: Path) -> Theme:
         where = ".".join(str(p) for p in first["loc"])
         raise UsageError(f"--theme: {path}: {where}: {first['msg']}") from None
     if theme.logo:
-        logo = (path.parent / theme.logo).resolve()
+        from . import opener
+
+        logo = path.parent / theme.logo
         kinds = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-        kind = kinds.get(logo.suffix.lower())
+        kind = kinds.get(Path(os.path.realpath(logo)).suffix.lower())
         if kind is None:
             raise UsageError(f"--theme: {path}: logo: use a PNG, JPEG or SVG file, not {logo.name}")
-        if not logo.is_relative_to(path.parent.resolve()):
+        if not opener.inside(logo, path.parent):
             raise UsageError(f"--theme: {path}: logo: {theme.logo} lies outside the theme's folder")
-        if not logo.is_file() or logo.stat().st_size > MAX_LOGO_BYTES:
-            raise UsageError(f"--theme: {path}: logo: {theme.logo} is missing or larger than 2 MB")
-        url = f"data:{kind};base64,{base64.b64encode(logo.read_bytes()).decode()}"
+        if not os.path.lexists(logo):
+            raise UsageError(f"--theme: {path}: logo: {theme.logo} is missing")
+        try:
+            data = opener.read(logo, MAX_LOGO_BYTES, within=path.parent)
+        except opener.InputRefused as exc:
+            raise UsageError(f"--theme: {path}: logo: {exc.message}") from None
+        url = f"data:{kind};base64,{base64.b64encode(data).decode()}"
         theme = theme.model_copy(update={"logo_url": url, "logo_type": kind})
     return theme

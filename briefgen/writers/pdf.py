@@ -75,14 +75,14 @@ def stylesheets(search_path: tuple[Path, ...], page_size: str) -> tuple[Any, ...
                 )
             )
     size = PAGE_SIZES[page_size]
-    sheets.append(CSS(string=f"@page {{ size: {size}; }}", font_config=font_config()))
+    sheets.append(CSS(string=f"@page {{ size: {size}; }}", url_fetcher=fetcher, font_config=font_config()))
     return tuple(sheets)
 
 
 @functools.lru_cache(maxsize=8)
-def theme_sheet(css: str) -> Any:
-    """Parse a theme's CSS once per process."""
-    return CSS(string=css, font_config=font_config())
+def theme_sheet(css: str, search_path: tuple[Path, ...]) -> Any:
+    """Parse a theme's CSS once per process, fetching through the same :class:`SafeFetcher`."""
+    return CSS(string=css, url_fetcher=SafeFetcher(search_path), font_config=font_config())
 
 
 @functools.lru_cache(maxsize=16)
@@ -189,7 +189,7 @@ def layout(tree: Any, options: WriteOptions) -> Any:
     return HTML(string=html, base_url=search_path[-1].as_uri() + "/", url_fetcher=fetcher).render(
         stylesheets=[
             *stylesheets(search_path, options.page_size),
-            *([theme_sheet(options.theme.css())] if options.theme is not None else []),
+            *([theme_sheet(options.theme.css(), search_path)] if options.theme is not None else []),
         ],
         font_config=font_config(),
         pdf_tags=True,
