@@ -17,6 +17,7 @@ or per run with ``briefgen batch --max-stakeholders/--time-limit/--memory-limit`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -38,6 +39,15 @@ class Limits:
         return int(self.content_mb * 1024 * 1024)
 
 
+#: The largest value each limit may be set to (beyond these a "limit" is no limit at all).
+CEILINGS = {
+    "content_mb": 1024,
+    "stakeholders": 10_000_000,
+    "template_seconds": 86_400,
+    "brief_seconds": 86_400,
+    "memory_mb": 1024 * 1024,
+}
+
 _current = Limits()
 
 
@@ -55,12 +65,18 @@ def configure(changes: dict[str, Any], source: str = "[limits]") -> Limits:
         name = key.replace("-", "_")
         if name not in known:
             raise UsageError(f"{source} {key}: unknown limit; known: {', '.join(sorted(known))}")
-        cast = int if known[name] in ("int", int) else float
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        whole = known[name] in ("int", int)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise UsageError(f"{source} {key}: give a positive number, not {value!r}")
+        if value <= 0:
+            raise UsageError(f"{source} {key}: give a positive number, not {value!r}")
+        if whole and value != int(value):
+            raise UsageError(f"{source} {key}: give a whole number, not {value!r}")
+        if value > CEILINGS[name]:
+            raise UsageError(f"{source} {key}: give at most {CEILINGS[name]:,}, not {value!r}")
         if name == "memory_mb" and value < 256:
             raise UsageError(f"{source} {key}: give at least 256")
-        checked[name] = cast(value)
+        checked[name] = int(value) if whole else float(value)
     _current = replace(_current, **checked)
     return _current
 
