@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+import os
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
+from . import opener
 from .log import warn
 
 MAX_RESOURCE_BYTES = 20 * 1024 * 1024
@@ -34,8 +36,7 @@ def refuse(url: str) -> None:
 
 def in_folders(path: Path, roots: tuple[Path, ...]) -> bool:
     """Whether ``path``, with symbolic links resolved, lies inside one of ``roots``."""
-    real = path.resolve()
-    return any(real.is_relative_to(root.resolve()) for root in roots)
+    return opener.inside(path, roots)
 
 
 def find(search_path: tuple[Path, ...], name: str, what: str = "stylesheet") -> Path | None:
@@ -50,7 +51,19 @@ def find(search_path: tuple[Path, ...], name: str, what: str = "stylesheet") -> 
             if in_folders(candidate, search_path):
                 return candidate
             warn("%s %s points outside the template folders; not read", what, candidate)
+        elif os.path.lexists(candidate) and not candidate.is_dir():
+            warn("%s %s is not a regular file; not read", what, candidate)
     return None
+
+
+def read_text(path: Path, search_path: tuple[Path, ...], what: str = "stylesheet") -> str | None:
+    """The text of a file :func:`find` returned, read through the opener; None (with a warning)
+    when it changed into something that may not be read, or is not UTF-8."""
+    try:
+        return opener.read_text(path, MAX_RESOURCE_BYTES, what, search_path)
+    except opener.InputRefused as exc:
+        warn("%s; not read", exc.message)
+        return None
 
 
 def allowed_file(url: str, roots: tuple[Path, ...]) -> Path | None:
@@ -62,9 +75,7 @@ def allowed_file(url: str, roots: tuple[Path, ...]) -> Path | None:
         path = Path(unquote(parts.path)).resolve(strict=True)
     except (OSError, RuntimeError):
         return None
-    if not any(path.is_relative_to(root.resolve()) for root in roots):
-        return None
-    if not path.is_file() or path.stat().st_size > MAX_RESOURCE_BYTES:
+    if not opener.is_plain_file(path, roots) or path.stat().st_size > MAX_RESOURCE_BYTES:
         return None
     return path
 
@@ -103,5 +114,10 @@ def fetch(url: str, roots: tuple[Path, ...], base: Path | None = None) -> tuple[
     if path is None:
         refuse(url or "(absolute path)")
         return None
+    try:
+        data = opener.read(path, MAX_RESOURCE_BYTES, within=roots)
+    except opener.InputRefused:
+        refuse(url)
+        return None
     mime, _ = mimetypes.guess_type(path.name)
-    return path.read_bytes(), mime or "application/octet-stream"
+    return data, mime or "application/octet-stream"

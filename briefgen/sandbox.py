@@ -40,6 +40,8 @@ from .plain import DATE_ATTRIBUTES, RECORD_METHODS, Record, to_json
 
 MAX_VALUE = 1_000_000
 MAX_OUTPUT = 20_000_000
+#: Largest template file read.
+MAX_TEMPLATE_BYTES = 5 * 1024 * 1024
 #: After a deadline fires, how often it fires again until the guarded code gives up.
 REPEAT_S = 0.25
 #: Filters whose whole-number arguments say how much they build.
@@ -52,22 +54,37 @@ class LimitError(SecurityError):
 
 
 class FolderLoader(FileSystemLoader):
-    """Load templates from folders, refusing files whose real path lies outside them."""
+    """Load templates from folders through :mod:`briefgen.opener`: a regular file of at most
+    :data:`MAX_TEMPLATE_BYTES` whose real path lies inside the folders; anything else is not found."""
 
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
-        # Check the file Jinja would open (the first folder that has it) before anything reads it.
-        pieces = split_template_path(template)
-        found = (posixpath.join(folder, *pieces) for folder in self.searchpath)
-        filename = next((name for name in found if os.path.isfile(name)), None)
-        if filename is not None:
-            real = Path(os.path.realpath(filename))
-            roots = [Path(os.path.realpath(p)) for p in self.searchpath]
-            if not any(real.is_relative_to(root) for root in roots):
-                from .log import warn
+        from . import opener
+        from .log import warn
 
+        pieces = split_template_path(template)
+        for folder in self.searchpath:
+            filename = posixpath.join(folder, *pieces)
+            if not os.path.lexists(filename) or os.path.isdir(filename):
+                continue
+            if not opener.inside(Path(filename), self.searchpath):
                 warn("template %s points outside the template folders; not read", template)
                 raise TemplateNotFound(f"{template} (it points outside the template folders)")
-        return super().get_source(environment, template)
+            try:
+                data = opener.read(Path(filename), MAX_TEMPLATE_BYTES, "template", self.searchpath)
+                mtime = os.path.getmtime(filename)
+            except (opener.InputRefused, OSError) as exc:
+                warn("%s", getattr(exc, "message", exc))
+                raise TemplateNotFound(f"{template} ({getattr(exc, 'message', exc)})") from None
+            source = data.decode("utf-8")  # a binary file fails here, at the line that includes it
+
+            def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
+                try:
+                    return os.path.getmtime(filename) == mtime
+                except OSError:
+                    return False
+
+            return source, os.path.normpath(filename), uptodate
+        raise TemplateNotFound(template)
 
 
 def loader(search_path: tuple[Path, ...], builtin: Path) -> BaseLoader:

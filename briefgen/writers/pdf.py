@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import io
+import struct
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,10 +67,11 @@ def stylesheets(search_path: tuple[Path, ...], page_size: str) -> tuple[Any, ...
     sheets = []
     for name in STYLESHEETS:
         path = resources.find(search_path, name)
-        if path is not None:
+        text = resources.read_text(path, search_path) if path is not None else None
+        if path is not None and text is not None:
             sheets.append(
                 CSS(
-                    string=path.read_text(encoding="utf-8"),
+                    string=text,
                     base_url=path.as_uri(),
                     url_fetcher=fetcher,
                     font_config=font_config(),
@@ -88,13 +91,23 @@ def theme_sheet(css: str, search_path: tuple[Path, ...]) -> Any:
 @functools.lru_cache(maxsize=16)
 def covered_characters(search_path: tuple[Path, ...]) -> frozenset[int]:
     """Every code point that some shipped font in the search path can draw."""
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont, TTLibError
+
+    from .. import opener
 
     points: set[int] = set()
     for folder in search_path:
         for font_path in sorted((folder / "fonts").glob("*.[ot]tf")):
-            with TTFont(font_path, lazy=True) as font:
-                points.update(font.getBestCmap() or {})
+            # A planted link, FIFO or device is never opened, a huge file never read, a broken font
+            # never fatal: the font simply draws nothing here (and WeasyPrint refuses it the same way).
+            try:
+                data = opener.read(font_path, resources.MAX_RESOURCE_BYTES, "font", search_path)
+                with TTFont(io.BytesIO(data), lazy=True) as font:
+                    points.update(font.getBestCmap() or {})
+            except opener.InputRefused as exc:
+                warn("%s; not read", exc.message)
+            except (TTLibError, OSError, ValueError, KeyError, AssertionError, struct.error) as exc:
+                warn("font %s cannot be read (%s); not used", font_path, exc)
     return frozenset(points)
 
 
