@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import limits
+from . import limits, opener
 from .errors import Problem
 
 MAX_DEPTH = 40
@@ -82,7 +82,7 @@ class _Refused(Exception):
 def content_files(source: Path) -> list[Path]:
     """List the YAML files of a content source (a file or a folder, sorted)."""
     if source.is_dir():
-        return sorted(p for p in source.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+        return sorted(p for p in source.iterdir() if p.suffix in {".yaml", ".yml"} and not p.is_dir())
     return [source]
 
 
@@ -94,8 +94,14 @@ def display_name(path: Path) -> str:
         return os.fspath(path)
 
 
-def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
-    """Parse one YAML file into plain data and positions; never raise on bad YAML."""
+def load_file(
+    path: Path, within: Path | None = None
+) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
+    """Parse one YAML file into plain data and positions; never raise on bad YAML.
+
+    A file found in a content folder (``within``) must really lie in it: a
+    link out of the folder is refused, as is anything but a regular file.
+    """
     import yaml
 
     name = display_name(path)
@@ -107,11 +113,14 @@ def load_file(path: Path) -> tuple[Any, dict[PathKey, tuple[str, int, int]], lis
         if info.st_size > limit:
             message = f"file is {info.st_size:,} bytes; the limit is {limit:,} (content_mb in [limits])"
             return None, {}, [Problem(name, 1, 1, "", message)]
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
-        if len(raw) > limit:
+        if within is not None and not opener.inside(path, within):
+            return None, {}, [Problem(name, 1, 1, "", "a link out of its content folder; not read")]
+        raw = opener.read(path, limit, within=within)
+    except opener.InputRefused as exc:
+        message = exc.message.removeprefix(f"{path}: ")
+        if "over the limit" in message or "past the limit" in message:
             message = f"file is over the limit of {limit:,} bytes (content_mb in [limits])"
-            return None, {}, [Problem(name, 1, 1, "", message)]
+        return None, {}, [Problem(name, 1, 1, "", message)]
     except OSError as exc:
         return None, {}, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -222,6 +231,7 @@ def load(source: Path | tuple[Path, ...]) -> Loaded:
     """Load content files or folders (merged in order); collect every problem, not just the first."""
     result = Loaded()
     files: list[Path] = []
+    folders: dict[Path, Path] = {}
     for item in source if isinstance(source, tuple) else (source,):
         if not item.exists():
             result.problems.append(Problem(display_name(item), 1, 1, "", "no such file or folder"))
@@ -230,12 +240,14 @@ def load(source: Path | tuple[Path, ...]) -> Loaded:
         if not found:
             result.problems.append(Problem(display_name(item), 1, 1, "", "no .yaml files in this folder"))
         files += [f for f in found if f not in files]
+        if item.is_dir():
+            folders.update({f: item for f in found})
     result.files = files
     if result.problems or not files:
         return result
     owners: dict[PathKey, str] = {}
     for path in files:
-        data, positions, problems = load_file(path)
+        data, positions, problems = load_file(path, folders.get(path))
         result.problems.extend(problems)
         if problems:
             continue
