@@ -24,6 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import os
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -36,11 +38,13 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu
+from lxml import etree
 
-from .. import resources
+from .. import opener, resources
 from ..errors import RenderError
 from ..log import warn
 from ..render import template_dirs
+from ..unpack import Refused, members
 
 if TYPE_CHECKING:
     from ..render import Rendered
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
 REFERENCE = "reference.docx"
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 MAX_REFERENCE_RATIO = 200
+MAX_REFERENCE_MEMBERS = 2_000
+MAX_WRITTEN_BYTES = 1024 * 1024 * 1024  # a brief briefgen wrote, read back (images are 20 MB at most)
 SAFE_LINKS = ("http://", "https://", "mailto:")
 XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 SPACES = re.compile(r"[ \t\n\r\f]+")
@@ -100,6 +106,47 @@ FALLBACK = {
     "Table Text": "Normal",
     "Table Heading": "Table Text",
 }
+# Fields that fetch or embed content from elsewhere when Word updates them.
+FETCHING_FIELDS = frozenset(
+    {
+        "INCLUDEPICTURE",
+        "INCLUDETEXT",
+        "INCLUDE",
+        "LINK",
+        "DDE",
+        "DDEAUTO",
+        "IMPORT",
+        "RD",
+        "DATABASE",
+        "EMBED",
+    }
+)
+# Internal relationships to objects that run or embed other programs' content.
+EMBEDDED = frozenset(
+    {
+        "oleObject",
+        "package",
+        "control",
+        "activeXControlBinary",
+        "aFChunk",
+        "vbaProject",
+        "wordVbaData",
+        "attachedToolbars",
+        "keyMapCustomizations",
+    }
+)
+FIELD_WORD = re.compile(r'[\s"\\]+')
+FIELD_TOKEN = re.compile(r'"([^"]*)"|(\\\S+)|([^\s"]+)')
+RELS_MEMBER = re.compile(r"(?:^|/)_rels/[^/]*\.rels$", re.IGNORECASE)
+RELATIONSHIP_NAMESPACES = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
+OFFICE_NS = "urn:schemas-microsoft-com:office:office"
+W_FLD_CHAR, W_FLD_CHAR_TYPE, W_INSTR_TEXT = qn("w:fldChar"), qn("w:fldCharType"), qn("w:instrText")
+W_DEL_INSTR_TEXT, W_FLD_SIMPLE, W_INSTR = qn("w:delInstrText"), qn("w:fldSimple"), qn("w:instr")
+W_HYPERLINK, W_OBJECT, W_RUN, W_TBL_GRID = qn("w:hyperlink"), qn("w:object"), qn("w:r"), qn("w:tblGrid")
+W_MAIL_MERGE = qn("w:mailMerge")
 BULLETS = ("•", "◦", "▪")
 NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
 
@@ -115,9 +162,11 @@ def normalise_zip(data: bytes, epoch: int | None) -> bytes:
 
 
 def unpack(data: bytes) -> dict[str, bytes]:
-    """The members of a zip, by name."""
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        return {name: source.read(name) for name in source.namelist()}
+    """The members of a Word file briefgen wrote, by name, read with the bounds of :mod:`briefgen.unpack`."""
+    try:
+        return members(data, MAX_WRITTEN_BYTES)
+    except Refused as exc:
+        raise RenderError(f"Word document: {exc}") from None
 
 
 def pack(parts: dict[str, bytes], epoch: int | None) -> bytes:
@@ -135,24 +184,493 @@ def pack(parts: dict[str, bytes], epoch: int | None) -> bytes:
     return out.getvalue()
 
 
-def check_reference(path: Path) -> bytes:
-    """Read a reference .docx, refusing zip bombs and files that are not .docx."""
+# ----- the reference document --------------------------------------------------------------------
+#
+# The reference is read through the opener, unpacked with a byte budget, cleaned at the level of
+# its zip members (every part, reached or not) and packed again: python-docx only ever sees the
+# cleaned package.
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the reference comes from: its path, the flag that named it, the folders it must stay in."""
+
+    path: Path
+    what: str = ""
+    within: tuple[Path, ...] | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"{self.what}: {self.path}" if self.what else str(self.path)
+
+
+def reference_source(options: WriteOptions) -> Source:
+    """The reference .docx: --reference-docx, else the first in the template search path."""
+    if options.reference_docx is not None:
+        return Source(options.reference_docx, "--reference-docx")
+    folders = template_dirs(options.templates)
+    for folder in folders:
+        candidate = folder / REFERENCE
+        if not os.path.lexists(candidate):
+            continue
+        if not opener.inside(candidate, folders):
+            warn("%s points outside the template folders; not read", candidate)
+            continue
+        return Source(candidate, within=folders)
+    raise RenderError(f"no {REFERENCE} in the template folders")
+
+
+def reference_path(options: WriteOptions) -> Path:
+    """The path of the reference .docx :func:`reference_source` chooses."""
+    return reference_source(options).path
+
+
+def reference_package(source: Source) -> bytes:
+    """The cleaned reference package (read again whenever the file changes); replays its warnings."""
     try:
-        data = path.read_bytes()
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise RenderError(f"{path}: not a readable .docx ({exc})") from None
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_REFERENCE_BYTES or (total / packed > MAX_REFERENCE_RATIO and total > 1_000_000):
+        info = os.stat(source.path)
+    except OSError as exc:
+        raise RenderError(f"{source.shown}: cannot read reference document ({exc.strerror})") from None
+    if S_ISREG(info.st_mode) and info.st_size > MAX_REFERENCE_BYTES:
+        size, limit = f"{info.st_size:,}", f"{MAX_REFERENCE_BYTES:,}"
         raise RenderError(
-            f"{path}: refused as reference document: it unpacks to {total:,} bytes "
-            f"(limit {MAX_REFERENCE_BYTES:,}, ratio {total / packed:.0f}:1)"
+            f"{source.shown}: refused as reference document: it is {size} bytes (limit {limit})"
         )
-    if "word/document.xml" not in archive.namelist():
-        raise RenderError(f"{path}: not a Word document (no word/document.xml)")
+    data, notes = _cached_reference(source, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+    for note in notes:
+        warn("%s", note)
     return data
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_reference(source: Source, *_stat: int) -> tuple[bytes, tuple[str, ...]]:
+    return check_reference(source)
+
+
+def check_reference(source: Source | Path) -> tuple[bytes, tuple[str, ...]]:
+    """Read, unpack with a budget and clean a reference .docx; return the package and its warnings."""
+    if not isinstance(source, Source):
+        source = Source(Path(source))
+    refused = f"{source.shown}: refused as reference document"
+    try:
+        data = opener.read(source.path, MAX_REFERENCE_BYTES, source.what, source.within)
+    except opener.InputRefused as exc:
+        raise RenderError(f"{refused}: {exc.message.removeprefix(source.shown + ': ')}") from None
+    try:
+        parts = members(data, MAX_REFERENCE_BYTES, MAX_REFERENCE_MEMBERS, MAX_REFERENCE_RATIO, ".docx")
+    except Refused as exc:
+        raise RenderError(f"{refused}: {exc}") from None
+    if "word/document.xml" not in parts:
+        raise RenderError(f"{refused}: not a Word document (no word/document.xml)")
+    package = ReferencePackage(parts, source.path.name)
+    try:
+        package.clean()
+    except Refused as exc:
+        raise RenderError(f"{refused}: {exc}") from None
+    return pack(package.parts, None), tuple(package.notes)
+
+
+def open_reference(source: Source) -> Any:
+    """The cleaned reference as a python-docx document."""
+    data = reference_package(source)
+    try:
+        return Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... on broken packages
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        raise RenderError(
+            f"{source.shown}: refused as reference document: python-docx cannot read it "
+            f"({type(exc).__name__}: {reason})"
+        ) from None
+
+
+def _xml_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _utf16(raw: bytes) -> bool:
+    return raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4]
+
+
+def _resolve(source: str, target: str) -> str:
+    """The member name a relationship of the part ``source`` points to."""
+    path = target if target.startswith("/") else posixpath.join("/", posixpath.dirname(source), target)
+    return posixpath.normpath(path).lstrip("/")
+
+
+def _source_of(rels: str) -> str:
+    """The part a relationships member belongs to ("" for the package's own)."""
+    folder, name = posixpath.split(rels)
+    return posixpath.join(posixpath.dirname(folder), name.removesuffix(".rels")).lstrip("/")
+
+
+def _kind(reltype: str) -> str:
+    return reltype.rsplit("/", 1)[-1]
+
+
+def _attached(element: Any, root: Any) -> bool:
+    return element is root or any(a is root for a in element.iterancestors())
+
+
+@dataclass
+class Field:
+    """One complex field of a part, from its ``begin`` to its ``end`` character."""
+
+    begin: Any
+    position: int
+    code: list[str] = field(default_factory=list)
+    code_elements: list[Any] = field(default_factory=list)
+    separate: Any = None
+    end: Any = None
+    computed: bool = False  # a nested field comes before any text of the code
+
+    @property
+    def instruction(self) -> str:
+        return "".join(self.code)
+
+
+def complex_fields(root: Any) -> list[Field]:
+    """Every complex field of ``root`` in the order they begin, nested ones included."""
+    found: list[Field] = []
+    stack: list[Field] = []
+    for position, element in enumerate(root.iter(W_FLD_CHAR, W_INSTR_TEXT, W_DEL_INSTR_TEXT)):
+        if element.tag == W_FLD_CHAR:
+            kind = element.get(W_FLD_CHAR_TYPE)
+            if kind == "begin":
+                if stack and stack[-1].separate is None and not stack[-1].instruction.strip():
+                    stack[-1].computed = True
+                stack.append(Field(element, position))
+            elif kind == "separate" and stack and stack[-1].separate is None:
+                stack[-1].separate = element
+            elif kind == "end" and stack:
+                done = stack.pop()
+                done.end = element
+                found.append(done)
+        elif stack and stack[-1].separate is None:
+            stack[-1].code.append(element.text or "")
+            stack[-1].code_elements.append(element)
+    found.extend(stack)  # never ended
+    return sorted(found, key=lambda f: f.position)
+
+
+def field_kind(instruction: str) -> str:
+    """The field type of an instruction (``  includePicture "x"`` -> ``INCLUDEPICTURE``)."""
+    return next((word for word in FIELD_WORD.split(instruction) if word), "").upper()
+
+
+def _link_target(instruction: str) -> str | None:
+    """The address of a HYPERLINK instruction; None for a link within the document."""
+    tokens = FIELD_TOKEN.findall(instruction.strip())[1:]
+    skip = False
+    for quoted, switch, word in tokens:
+        if skip:
+            skip = False
+        elif switch:
+            skip = switch.lower() in ("\\l", "\\o", "\\t")
+        else:
+            return quoted or word
+    return None
+
+
+def _verdict(kind: str, instruction: str, computed: bool) -> str | None:
+    """ "remove" for a field that fetches, "unlink" for an unsafe HYPERLINK, else None."""
+    if computed or kind in FETCHING_FIELDS:
+        return "remove"
+    if kind == "HYPERLINK":
+        target = _link_target(instruction)
+        if target is not None and not target.lower().startswith(SAFE_LINKS):
+            return "unlink"
+    return None
+
+
+def _keep(element: Any) -> bool:
+    """Property elements (w:rPr, w:pPr, w:tcPr...) stay when the content around them goes."""
+    return not isinstance(element.tag, str) or element.tag.endswith("Pr") or element.tag == W_TBL_GRID
+
+
+def _drop_empty_runs(elements: list[Any]) -> None:
+    for element in elements:
+        parent = element.getparent()
+        if element.tag == W_RUN and parent is not None and all(_keep(child) for child in element):
+            parent.remove(element)
+
+
+def _remove(element: Any) -> None:
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
+def remove_range(first: Any, last: Any) -> None:
+    """Remove ``first``, ``last`` and everything between them in document order (properties stay)."""
+    firsts = [first, *first.iterancestors()]
+    lasts = [last, *last.iterancestors()]
+    common = next(a for a in firsts if any(a is b for b in lasts))
+    up_a = firsts[: next(i for i, a in enumerate(firsts) if a is common)]
+    up_b = lasts[: next(i for i, b in enumerate(lasts) if b is common)]
+    for node in up_a[:-1]:
+        for sibling in list(node.itersiblings()):
+            if not _keep(sibling):
+                _remove(sibling)
+    for node in up_b[:-1]:
+        for sibling in list(node.itersiblings(preceding=True)):
+            if not _keep(sibling):
+                _remove(sibling)
+    for sibling in list(up_a[-1].itersiblings()):
+        if sibling is up_b[-1]:
+            break
+        _remove(sibling)
+    _remove(first)
+    _remove(last)
+    _drop_empty_runs([*up_a[1:], *up_b[1:]])
+
+
+class ReferencePackage:
+    """The members of a reference document while they are cleaned.
+
+    Every part is looked at, whether a relationship reaches it or not: the
+    fields that fetch are removed from every XML part, and the relationships
+    of every part (the package's own ``_rels/.rels`` included) lose their
+    external targets and embedded objects. Only parts that change are
+    written again, so a clean reference passes through byte for byte.
+    """
+
+    def __init__(self, parts: dict[str, bytes], name: str) -> None:
+        self.parts = dict(parts)
+        self.name = name
+        self.notes: list[str] = []
+        self.trees: dict[str, Any] = {}
+        self.changed: set[str] = set()
+        self.defaults, self.overrides = self._content_types()
+
+    def note(self, message: str, *args: object) -> None:
+        self.notes.append(f"reference document {self.name}: " + message % args)
+
+    def tree(self, name: str) -> Any:
+        """The parsed root of the part ``name`` (DTDs refused)."""
+        if name not in self.trees:
+            try:
+                root = etree.fromstring(self.parts[name], _xml_parser())
+            except etree.XMLSyntaxError as exc:
+                raise Refused(f"part {name} is not well-formed XML ({exc})") from None
+            docinfo = root.getroottree().docinfo
+            if docinfo.doctype or docinfo.internalDTD is not None:
+                raise Refused(f"part {name} declares a DTD, which Office documents may not")
+            self.trees[name] = root
+        return self.trees[name]
+
+    def _content_types(self) -> tuple[dict[str, str], dict[str, str]]:
+        defaults: dict[str, str] = {}
+        overrides: dict[str, str] = {}
+        if "[Content_Types].xml" in self.parts:
+            for entry in self.tree("[Content_Types].xml"):
+                if not isinstance(entry.tag, str):
+                    continue
+                if entry.tag.endswith("}Default"):
+                    defaults[entry.get("Extension", "").lower()] = entry.get("ContentType", "")
+                elif entry.tag.endswith("}Override"):
+                    overrides[entry.get("PartName", "").lstrip("/").lower()] = entry.get("ContentType", "")
+        return defaults, overrides
+
+    def is_xml(self, name: str) -> bool:
+        """Whether ``name`` is a part Word or python-docx reads as XML (images such as SVG are not)."""
+        if RELS_MEMBER.search(name) or name.lower().endswith(".xml"):
+            return True
+        kind = self.overrides.get(name.lower()) or self.defaults.get(
+            posixpath.splitext(name)[1][1:].lower(), ""
+        )
+        return kind.endswith("xml") and not kind.startswith("image/")
+
+    def clean(self) -> None:
+        xml = sorted(name for name in self.parts if self.is_xml(name))
+        for name in xml:
+            raw = self.parts[name]
+            if _utf16(raw) or b"<!DOCTYPE" in raw:
+                self.tree(name)
+            if _utf16(raw) or b"instr" in raw or b"mailMerge" in raw:
+                self.clean_fields(name)
+        for name in xml:
+            if RELS_MEMBER.search(name):
+                self.clean_relationships(name)
+        self.verify()
+        for name in sorted(self.changed):
+            root = self.trees[name]
+            self.parts[name] = etree.tostring(
+                root.getroottree(), xml_declaration=True, encoding="UTF-8", standalone=True
+            )
+
+    # ----- fields ----------------------------------------------------------------------------
+
+    def clean_fields(self, name: str) -> None:
+        """Remove fields that fetch (simple and complex, at any depth) and mail-merge data sources."""
+        root = self.tree(name)
+        for merge in list(root.iter(W_MAIL_MERGE)):
+            self.note("removed the mail-merge data source from %s", name)
+            _remove(merge)
+            self.changed.add(name)
+        for simple in list(root.iter(W_FLD_SIMPLE)):
+            instruction = simple.get(W_INSTR) or ""
+            verdict = _verdict(field_kind(instruction), instruction, computed=False)
+            if verdict is None or not _attached(simple, root):
+                continue
+            self.note_field(verdict, instruction, name)
+            if verdict == "unlink":
+                for child in list(simple):
+                    simple.addprevious(child)
+            _remove(simple)
+            self.changed.add(name)
+        for found in complex_fields(root):
+            verdict = _verdict(field_kind(found.instruction), found.instruction, found.computed)
+            if verdict is None or not _attached(found.begin, root):
+                continue
+            self.note_field(verdict, found.instruction, name, found.computed)
+            self.changed.add(name)
+            if found.end is None or not _attached(found.end, root):  # never ended: drop its code
+                code = [found.begin, *found.code_elements, found.separate]
+                for element in code:
+                    if element is not None:
+                        _remove(element)
+                _drop_empty_runs([e.getparent() for e in code if e is not None and e.getparent() is not None])
+            elif verdict == "unlink" and found.separate is not None:
+                end = found.end
+                remove_range(found.begin, found.separate)
+                run = end.getparent()
+                _remove(end)
+                _drop_empty_runs([run])
+            else:
+                remove_range(found.begin, found.end)
+
+    def note_field(self, verdict: str, instruction: str, part: str, computed: bool = False) -> None:
+        kind = field_kind(instruction) or "(empty)"
+        if verdict == "unlink":
+            target = resources.shown(_link_target(instruction) or "")
+            self.note(
+                "link to %s in a HYPERLINK field of %s kept as plain text: only http(s) and mailto links "
+                "are allowed",
+                target,
+                part,
+            )
+        elif computed:
+            self.note("removed a field whose type another field computes from %s", part)
+        else:
+            self.note(
+                "removed %s field from %s (%s)", kind, part, resources.shown(" ".join(instruction.split()))
+            )
+
+    # ----- relationships ---------------------------------------------------------------------
+
+    def clean_relationships(self, rels: str) -> None:
+        """Drop external targets (unsafe links become plain text), embedded objects and missing parts."""
+        root = self.tree(rels)
+        source = _source_of(rels)
+        dropped: dict[str, str] = {}
+        ids: set[str] = set()
+        for rel in list(root):
+            if not isinstance(rel.tag, str):
+                continue
+            rid, reltype, target = rel.get("Id", ""), rel.get("Type", ""), rel.get("Target", "")
+            if rid in ids:
+                raise Refused(f"relationship id {rid!r} occurs twice in {rels}")
+            ids.add(rid)
+            mode = rel.get("TargetMode", "Internal")
+            if mode != "Internal":
+                if _kind(reltype) == "hyperlink" and target.lower().startswith(SAFE_LINKS):
+                    if mode != "External":
+                        rel.set("TargetMode", "External")
+                        self.changed.add(rels)
+                    continue
+                if _kind(reltype) == "hyperlink":
+                    self.note(
+                        "link to %s kept as plain text: only http(s) and mailto links are allowed",
+                        resources.shown(target),
+                    )
+                    dropped[rid] = "unlink"
+                else:
+                    self.note("removed external %s link to %s", _kind(reltype), resources.shown(target))
+                    dropped[rid] = "remove"
+            elif _kind(reltype) in EMBEDDED:
+                self.note("removed embedded object %s", target)
+                dropped[rid] = "remove"
+            elif _resolve(source, target) not in self.parts:
+                self.note(
+                    "removed %s relationship of %s to a missing part %s", _kind(reltype), source, target
+                )
+                dropped[rid] = "remove"
+            else:
+                continue
+            root.remove(rel)
+            self.changed.add(rels)
+        if dropped and source in self.parts and self.is_xml(source):
+            self.drop_references(source, dropped)
+
+    def drop_references(self, part: str, dropped: dict[str, str]) -> None:
+        """Remove the elements of ``part`` that refer to a dropped relationship (links are unwrapped)."""
+        root = self.tree(part)
+        hits = [
+            (element, attribute, dropped[value])
+            for element in root.iter()
+            if isinstance(element.tag, str)
+            for attribute, value in element.attrib.items()
+            if value in dropped and _refers(attribute)
+        ]
+        for element, attribute, action in hits:
+            self.changed.add(part)
+            if not _attached(element, root):
+                continue
+            if element is root:
+                del element.attrib[attribute]
+            elif action == "unlink" and element.tag == W_HYPERLINK:
+                for child in list(element):
+                    element.addprevious(child)
+                _remove(element)
+            else:
+                _remove(next(element.iterancestors(W_OBJECT), element))
+
+    # ----- the last look ---------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """Nothing that fetches is left: no external target but safe links, no fetching field."""
+        for name in self.parts:
+            if RELS_MEMBER.search(name):
+                for rel in self.tree(name):
+                    if not isinstance(rel.tag, str) or rel.get("TargetMode", "Internal") == "Internal":
+                        continue
+                    if _kind(rel.get("Type", "")) != "hyperlink" or not rel.get(
+                        "Target", ""
+                    ).lower().startswith(SAFE_LINKS):
+                        raise Refused(f"{name} keeps an external relationship to {rel.get('Target')}")
+        for name, root in self.trees.items():
+            left = [
+                f
+                for f in root.iter(W_FLD_SIMPLE)
+                if _verdict(field_kind(f.get(W_INSTR) or ""), f.get(W_INSTR) or "", False)
+            ]
+            left += [
+                f
+                for f in complex_fields(root)
+                if _verdict(field_kind(f.instruction), f.instruction, f.computed)
+            ]
+            if left:
+                raise Refused(f"part {name} keeps a field that fetches")
+
+
+def _refers(attribute: str) -> bool:
+    """Whether an attribute holds a relationship id (r:id, r:embed, r:link..., VML's o:relid)."""
+    namespace, _, local = attribute[1:].partition("}")
+    return namespace in RELATIONSHIP_NAMESPACES or (namespace == OFFICE_NS and local == "relid")
+
+
+def check_written(parts: dict[str, bytes]) -> None:
+    """The last look at a written brief: no external relationship but http(s) and mailto links."""
+    for name, raw in parts.items():
+        if RELS_MEMBER.search(name) and b"External" in raw:
+            for rel in etree.fromstring(raw, _xml_parser()):
+                if not isinstance(rel.tag, str) or rel.get("TargetMode", "Internal") == "Internal":
+                    continue
+                target = rel.get("Target", "")
+                if _kind(rel.get("Type", "")) != "hyperlink" or not target.lower().startswith(SAFE_LINKS):
+                    raise RenderError(
+                        f"Word document: {name} would refer to {resources.shown(target)}; not written"
+                    )
 
 
 def _drop_unused(doc: Any) -> None:
@@ -161,83 +679,6 @@ def _drop_unused(doc: Any) -> None:
     for rid, rel in list(doc.part.rels.items()):
         if rel.reltype in (RT.IMAGE, RT.HYPERLINK) and rid not in used:
             del doc.part.rels[rid]
-
-
-def _strip_external(doc: Any, name: str) -> None:
-    """Remove external relationships (attached templates, linked images, OLE links)."""
-    seen: set[int] = set()
-    parts = [doc.part, *(rel.target_part for rel in doc.part.rels.values() if not rel.is_external)]
-    for part in parts:
-        if id(part) in seen:
-            continue
-        seen.add(id(part))
-        for rid, rel in list(part.rels.items()):
-            if rel.is_external and rel.reltype == RT.HYPERLINK:
-                if rel.target_ref.lower().startswith(SAFE_LINKS):
-                    continue
-                warn(
-                    "reference document %s: link to %s kept as plain text: only http(s) and mailto links "
-                    "are allowed",
-                    name,
-                    resources.shown(rel.target_ref),
-                )
-                for link in part.element.xpath(f"//w:hyperlink[@r:id='{rid}']"):
-                    for child in list(link):
-                        link.addprevious(child)
-                    link.getparent().remove(link)
-                del part.rels[rid]
-            elif rel.is_external:
-                warn(
-                    "reference document %s: removed external %s link to %s",
-                    name,
-                    rel.reltype.rsplit("/", 1)[-1],
-                    resources.shown(rel.target_ref),
-                )
-                for element in part.element.xpath(
-                    f"//*[@r:id='{rid}' or @r:link='{rid}' or @r:embed='{rid}']"
-                ):
-                    parent = element.getparent()
-                    if parent is not None:
-                        parent.remove(element)
-                del part.rels[rid]
-    for kind in ("oleObject", "package"):
-        for rid, rel in list(doc.part.rels.items()):
-            if rel.reltype.endswith("/" + kind):
-                warn("reference document %s: removed embedded object %s", name, rel.target_ref)
-                del doc.part.rels[rid]
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_reference(path: Path, mtime_ns: int, size: int) -> bytes:
-    return check_reference(path)
-
-
-def _reference_bytes(path: Path) -> bytes:
-    """The reference document's bytes, read again whenever the file changes."""
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise RenderError(f"{path}: cannot read reference document ({exc.strerror})") from None
-    if not S_ISREG(stat.st_mode):  # /dev/zero or a FIFO would never end
-        raise RenderError(f"{path}: refused as reference document: not a regular file")
-    if stat.st_size > MAX_REFERENCE_BYTES:
-        size, limit = f"{stat.st_size:,}", f"{MAX_REFERENCE_BYTES:,}"
-        raise RenderError(f"{path}: refused as reference document: it is {size} bytes (limit {limit})")
-    return _cached_reference(path, stat.st_mtime_ns, stat.st_size)
-
-
-def reference_path(options: WriteOptions) -> Path:
-    """The reference .docx: --reference-docx, else the first in the template search path."""
-    if options.reference_docx is not None:
-        return options.reference_docx
-    folders = template_dirs(options.templates)
-    for folder in folders:
-        if (folder / REFERENCE).is_file():
-            if not resources.in_folders(folder / REFERENCE, folders):
-                warn("%s points outside the template folders; not read", folder / REFERENCE)
-                continue
-            return folder / REFERENCE
-    raise RenderError(f"no {REFERENCE} in the template folders")
 
 
 @dataclass
@@ -1026,9 +1467,7 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
 
 
 def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str, int]) -> bytes:
-    reference = reference_path(options)
-    doc = Document(io.BytesIO(_reference_bytes(reference.resolve())))
-    _strip_external(doc, reference.name)
+    doc = open_reference(reference_source(options))
     if options.theme is not None:
         apply_theme(doc, options.theme)
     body = doc.element.body
@@ -1057,7 +1496,9 @@ def _build(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str
     properties(doc, tree, document, options.source_date_epoch)
     buffer = io.BytesIO()
     doc.save(buffer)
-    return normalise_zip(buffer.getvalue(), options.source_date_epoch)
+    parts = unpack(buffer.getvalue())
+    check_written(parts)
+    return pack(parts, options.source_date_epoch)
 
 
 def _running_title(tree: Any, document: Rendered) -> str:
