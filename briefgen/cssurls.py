@@ -73,7 +73,7 @@ def _rewrite(rule: Any, resolve: Resolver) -> bool:
 
 def _rewrite_list(nodes: list[Any], resolve: Resolver) -> bool:
     """Replace URL tokens in ``nodes`` (and every block inside) in place; whether any was found."""
-    from tinycss2.ast import IdentToken, URLToken
+    from tinycss2.ast import IdentToken
 
     changed = False
     for index, node in enumerate(nodes):
@@ -102,15 +102,24 @@ def _rewrite_list(nodes: list[Any], resolve: Resolver) -> bool:
         if replacement is None:
             nodes[index] = IdentToken(node.source_line, node.source_column, "none")
         else:
-            nodes[index] = URLToken(node.source_line, node.source_column, replacement, None)
+            nodes[index] = _url_token(node, replacement)
     return changed
 
 
 def _as_url(token: Any, resolve: Resolver) -> Any:
     """A bare string in ``image-set()`` is a URL too."""
-    from tinycss2.ast import IdentToken, URLToken
+    from tinycss2.ast import IdentToken
 
     replacement = resolve(str(token.value))
     if replacement is None:
         return IdentToken(token.source_line, token.source_column, "none")
-    return URLToken(token.source_line, token.source_column, replacement, None)
+    return _url_token(token, replacement)
+
+
+def _url_token(where: Any, url: str) -> Any:
+    """A ``url("...")`` token at the place of ``where``, its URL escaped as a CSS string."""
+    from tinycss2.ast import URLToken
+    from tinycss2.serializer import serialize_string_value
+
+    representation = f'url("{serialize_string_value(url)}")'
+    return URLToken(where.source_line, where.source_column, url, representation)

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 STYLESHEETS = ("css/brief.css",)
 #: Elements that run code or load a page of their own: removed whole.
-ACTIVE = ("script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal")
+ACTIVE = ("script", "iframe", "frame", "frameset", "base")
+#: Elements that embed something: removed, their fallback content (or what the parser put inside) kept.
+EMBEDDING = ("object", "embed", "applet", "portal")
 #: Attributes whose URL a browser loads without being asked.
 URL_ATTRIBUTES = ("src", "poster", "data", "background", "lowsrc", "dynsrc", "manifest", "codebase")
 #: ``<link rel=...>`` values that only name a related page (nothing is fetched).
@@ -103,6 +105,11 @@ def _clean_document(html: str, search_path: tuple[Path, ...]) -> str:
         if tag in ACTIVE or (tag == "meta" and (element.get("http-equiv") or "").lower() == "refresh"):
             warn("removed <%s> from the HTML brief: briefs run no code and load no other page", tag)
             element.drop_tree()
+            changed = True
+            continue
+        if tag in EMBEDDING:
+            warn("removed <%s> from the HTML brief: briefs embed no other content", tag)
+            element.drop_tag()
             changed = True
             continue
         for name, value in list(element.attrib.items()):
