@@ -87,11 +87,15 @@ def content_files(source: Path) -> list[Path]:
 
 
 def display_name(path: Path) -> str:
-    """Show a path relative to the working folder when it is inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return os.fspath(path)
+    """Show a path relative to the working folder when it is inside it (by its own name, not a
+    link's target, so a planted link is reported where it was planted)."""
+    here = Path(os.getcwd())
+    for candidate, base in ((Path(os.path.abspath(path)), here), (path.resolve(), here.resolve())):
+        try:
+            return str(candidate.relative_to(base))
+        except ValueError:
+            continue
+    return os.fspath(path)
 
 
 def load_file(
