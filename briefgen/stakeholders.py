@@ -1,24 +1,42 @@
-"""Turn a stakeholder list (CSV or YAML) into validated stakeholder rows, or every problem with its line.
+"""Turn a stakeholder list (CSV or YAML) into validated stakeholder rows, or every problem with its place.
 
 Columns (CSV header or YAML keys): ``id``, ``name``, ``organisation``,
 ``audience``, ``email``, ``country``, ``region``, ``sector``, ``focus``
-(focus-area ids separated by ``;``) and ``formats`` (optional: ``pdf;docx``).
-Ids must be unique; audiences, focus areas and regions must exist in the
-content. Every problem names the file, the line and the column.
+(focus-area ids separated by ``;``, or a YAML list) and ``formats``
+(optional: ``pdf;docx``, or a YAML list). Ids must be unique; audiences,
+focus areas and regions must exist in the content. Every problem names the
+file, the line and the column (in a CSV file the column is the cell's number,
+counted from 1, and the line is where the cell starts).
+
+The list is read once through :mod:`briefgen.opener` (a regular file within
+the ``content_mb`` limit, never a FIFO or a device) and everything is checked
+before any work starts:
+
+* every value is text on one line (no line breaks: they would break an e-mail
+  header, a file name or a line of the brief), no control characters, no bytes
+  that are not UTF-8, and at most :data:`MAX_CHARS` characters;
+* in a YAML list every row is a mapping and every value is text (``focus`` and
+  ``formats`` may also be lists of text), never a nested mapping or list;
+* in a CSV file no column is unknown, unnamed or repeated, no row has more
+  cells than the header and no quoted cell is left open;
+* e-mail addresses are one bare address (no display name, comment, quotes or
+  list), internationalised addresses included, whose domain is a valid host
+  name (see :func:`address_problem`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import limits
+from . import limits, opener
 from .errors import ContentError, Problem
-from .loader import UNSAFE_TEXT, display_name, load_file
+from .loader import UNPRINTABLE, UNSAFE_TEXT, PathKey, display_name, dotted
 from .model import Strategy
 
 COLUMNS = (
@@ -34,9 +52,20 @@ COLUMNS = (
     "formats",
 )
 REQUIRED = ("id", "name", "audience")
+LIST_FIELDS = ("focus", "formats")
 FORMATS = ("html", "pdf", "docx")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+#: The most characters a value may have (a list field counts its items joined with ``;``).
+MAX_CHARS = {"id": 64, "email": 320}
+DEFAULT_MAX_CHARS = 1000
+#: Characters that end a line somewhere (Python, Unicode, e-mail headers); tab is allowed.
+LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: A byte that was not UTF-8, kept by the ``surrogateescape`` decoder as U+DC80..U+DCFF.
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+_BOM = b"\xef\xbb\xbf"
+_ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_SHOWN = 60
 
 
 @dataclass(frozen=True)
@@ -56,132 +85,510 @@ class Row:
     formats: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A validated list and the sha256 of the very bytes it was read from."""
+
+    rows: list[Row]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One raw value and where it starts; ``items`` holds the places of a YAML list's items."""
+
+    value: Any
+    line: int
+    column: int
+    items: tuple[tuple[int, int], ...] = ()
+
+
+_Record = tuple[int, dict[str, _Cell]]
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a one-line message: escapes for anything unprintable, long values cut."""
+    cut = text[:_SHOWN]
+    return repr(cut) + ("..." if len(text) > _SHOWN else "")
+
+
+def _field(name: str) -> str:
+    """A column or key name as a message's field path: itself when printable and short."""
+    return name if name.isprintable() and 0 < len(name) <= _SHOWN else shown(name)
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v.strip() for v in re.split(r"[;,]", value or "") if v.strip()))
 
 
-def _read_csv(path: Path, name: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
-    raw = path.read_bytes()
+# ----- reading CSV ------------------------------------------------------------------------------
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+_BARE = re.compile(r"[^,\r\n]*")
+
+_CsvCell = tuple[str, int, int]  # value, line, column (the cell's number)
+
+
+def parse_csv(text: str) -> tuple[list[tuple[int, list[_CsvCell]]], tuple[int, int] | None]:
+    """Split CSV text (the csv module's ``excel`` dialect) into records of cells with their places.
+
+    Values are exactly what ``csv.reader`` gives (a blank line is an empty
+    record); a line ends at CR LF, CR or LF, as ``csv.reader``'s ``line_num``
+    counts. Returns the records and, when a quoted cell is never closed,
+    that cell's (line, column): the records stop before it.
+    """
+    records: list[tuple[int, list[_CsvCell]]] = []
+    pos, line, end = 0, 1, len(text)
+    while pos < end:
+        start = line
+        cells: list[_CsvCell] = []
+        if text[pos] in "\r\n":
+            pos = _BREAK.match(text, pos).end()  # type: ignore[union-attr]
+            line += 1
+            records.append((start, cells))
+            continue
+        while True:
+            cell_line, value = line, ""
+            if pos < end and text[pos] == '"':
+                close = pos + 1
+                while True:
+                    close = text.find('"', close)
+                    if close < 0:
+                        return records, (cell_line, len(cells) + 1)
+                    if text.startswith('""', close):
+                        close += 2
+                        continue
+                    break
+                body = text[pos + 1 : close]
+                value = body.replace('""', '"')
+                line += len(_BREAK.findall(body))
+                pos = close + 1
+            bare = _BARE.match(text, pos)
+            value += bare.group()  # type: ignore[union-attr]  # after a closing quote, as csv does
+            pos = bare.end()  # type: ignore[union-attr]
+            cells.append((value, cell_line, len(cells) + 1))
+            if pos < end and text[pos] == ",":
+                pos += 1
+                continue
+            if pos < end:
+                pos = _BREAK.match(text, pos).end()  # type: ignore[union-attr]
+                line += 1
+            break
+        records.append((start, cells))
+    return records, None
+
+
+def _read_csv(raw: bytes, name: str, problems: list[Problem]) -> tuple[list[_Record], set[str]]:
+    """The rows of a CSV list, and the required columns its header lacks (reported here once)."""
+    text = raw.removeprefix(_BOM).decode("utf-8", "surrogateescape")
+    records, unclosed = parse_csv(text)
+    header_cells = records[0][1] if records else []
+    header: list[str | None] = []
+    first: dict[str, int] = {}
+    for value, line, col in header_cells:
+        key = value.strip().lower()
+        control = UNSAFE_TEXT.search(key)
+        message = _text_problem(key, DEFAULT_MAX_CHARS)
+        if control and not message:
+            message = f"control character U+{ord(control.group()):04X} is not allowed"
+        if message:
+            problems.append(Problem(name, line, col, "", f"column name: {message}"))
+        elif not key:
+            problems.append(Problem(name, line, col, "", "column without a name"))
+        elif key not in COLUMNS:
+            problems.append(Problem(name, line, col, _field(key), "unknown column"))
+        elif key in first:
+            problems.append(Problem(name, line, col, key, f"duplicate column (first is column {first[key]})"))
+        else:
+            first[key] = col
+            header.append(key)
+            continue
+        header.append(None)
+    absent = {column for column in REQUIRED if column not in first}
+    for column in sorted(absent):
+        problems.append(Problem(name, 1, 1, column, "required column is missing"))
+    if unclosed:
+        line, col = unclosed
+        field = header[col - 1] if col <= len(header) and header[col - 1] else ""
+        problems.append(
+            Problem(name, line, col, field or "", "quoted cell is never closed (a '\"' is missing)")
+        )
+    rows: list[_Record] = []
+    for start, cells in records[1:]:
+        if not cells:
+            continue
+        if len(cells) > len(header):
+            _, line, col = cells[len(header)]
+            problems.append(
+                Problem(name, line, col, "", f"more cells than columns ({len(header)} in the header)")
+            )
+        fields = {
+            key: _Cell(value, line, col)
+            for (value, line, col), key in zip(cells, header, strict=False)
+            if key
+        }
+        rows.append((start, fields))
+    return rows, absent
+
+
+# ----- reading YAML -----------------------------------------------------------------------------
+
+
+def _parse_yaml(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
+    """The loader's checks and event walk (as :func:`briefgen.loader.load_file`) on bytes already read."""
+    import yaml
+
+    from .loader import _build, _Refused
+
+    raw = raw.removeprefix(_BOM)
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        problems.append(Problem(name, line, 1, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x})"))
-        return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    unknown = [h for h in header if h not in COLUMNS]
-    for column in unknown:
-        problems.append(Problem(name, 1, header.index(column) + 1, column, "unknown column"))
-    for column in REQUIRED:
-        if column not in header:
-            problems.append(Problem(name, 1, 1, column, "required column is missing"))
-    reader.fieldnames = header
-    rows = []
-    for record in reader:
-        if record.get(None):
-            problems.append(Problem(name, reader.line_num, 1, "", "more cells than columns"))
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in record.items() if k}))
-    return rows
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, {}, [Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x})")]
+    bad = UNPRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        return (
+            None,
+            {},
+            [Problem(name, line, col, "", f"character U+{ord(bad.group()):04X} is not allowed in YAML")],
+        )
+    positions: dict[PathKey, tuple[str, int, int]] = {}
+    try:
+        data = _build(yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), name, positions)
+    except _Refused as exc:
+        line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
+        return None, positions, [Problem(name, line, col, dotted(exc.path), exc.message)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, positions, [Problem(name, line, col, "", f"YAML syntax: {exc.problem or exc.context}")]
+    except yaml.YAMLError as exc:
+        return None, positions, [Problem(name, 1, 1, "", f"YAML: {exc}")]
+    return data, positions, []
 
 
-def _read_yaml(path: Path, name: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
-    data, positions, found = load_file(path)
+def _read_yaml(raw: bytes, name: str, problems: list[Problem]) -> tuple[list[_Record], set[str]]:
+    """The rows of a YAML list (a list, or a mapping whose ``stakeholders`` is one)."""
+    data, positions, found = _parse_yaml(raw, name)
     problems.extend(found)
     if found:
-        return []
+        return [], set()
     items = data.get("stakeholders") if isinstance(data, dict) else data
     if not isinstance(items, list):
         problems.append(Problem(name, 1, 1, "stakeholders", "expected a list of stakeholders"))
-        return []
-    rows = []
-    prefix = ("stakeholders",) if isinstance(data, dict) else ()
+        return [], set()
+    rows: list[_Record] = []
+    prefix: PathKey = ("stakeholders",) if isinstance(data, dict) else ()
+
+    def place(path: PathKey, default: tuple[int, int]) -> tuple[int, int]:
+        found = positions.get(path)
+        return (found[1], found[2]) if found else default
+
     for i, item in enumerate(items):
-        line = positions.get((*prefix, i), (name, 1, 1))[1]
+        line, col = place((*prefix, i), (1, 1))
         if not isinstance(item, dict):
-            problems.append(Problem(name, line, 1, f"[{i}]", "expected a mapping"))
+            message = f"expected a mapping of fields, not {_kind(item)}"
+            problems.append(Problem(name, line, col, dotted((*prefix, i)), message))
             continue
-        for key in item:
+        fields: dict[str, _Cell] = {}
+        for key, value in item.items():
+            key_line, key_col = place((*prefix, i, key), (line, col))
             if key not in COLUMNS:
-                problems.append(Problem(name, positions[(*prefix, i, key)][1], 1, key, "unknown field"))
-        rows.append((line, {k: ";".join(v) if isinstance(v, list) else (v or "") for k, v in item.items()}))
-    return rows
+                problems.append(Problem(name, key_line, key_col, _field(key), "unknown field"))
+                continue
+            spots: tuple[tuple[int, int], ...] = ()
+            if isinstance(value, list):
+                spots = tuple(place((*prefix, i, key, j), (key_line, key_col)) for j in range(len(value)))
+            fields[key] = _Cell(value, key_line, key_col, spots)
+        rows.append((line, fields))
+    return rows, set()
+
+
+# ----- checking values --------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "an empty value"
+    return "text" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def _text_problem(text: str, cap: int) -> str | None:
+    """Why ``text`` cannot be a one-line value (None when it can); control characters are for the caller."""
+    raw = _RAW_BYTE.search(text)
+    if raw:
+        return f"not UTF-8 (byte 0x{ord(raw.group()) - 0xDC00:02x})"
+    if len(text) > cap:
+        return f"{len(text):,} characters; at most {cap:,}"
+    if UNSAFE_TEXT.search(text):
+        return None
+    found = LINE_BREAK.search(text)
+    if found:
+        return f"line break U+{ord(found.group()):04X} is not allowed (a value is one line)"
+    return None
+
+
+@dataclass
+class _Value:
+    """A field's value once its text is checked: ``text`` or ``items``; ``broken`` when refused."""
+
+    text: str = ""
+    items: tuple[str, ...] = ()
+    broken: bool = False
+
+
+_Report = Callable[[str, str, "tuple[int, int] | None"], None]
+
+
+def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
+    """Turn one raw value into checked text (or items); report each problem at its place."""
+    cap = MAX_CHARS.get(field, DEFAULT_MAX_CHARS)
+    value = cell.value
+    here = (cell.line, cell.column)
+
+    def text(raw: str, path: str, place: tuple[int, int]) -> str | None:
+        stripped = raw.strip()
+        message = _text_problem(stripped, cap)
+        if message:
+            report(path, message, place)
+            return None
+        control = UNSAFE_TEXT.search(stripped)
+        if control:  # placed at the row (line, column 1), as lists have always reported it
+            report(path, f"control character U+{ord(control.group()):04X} is not allowed", None)
+            return None
+        return stripped
+
+    if value is None:
+        return _Value()
+    if field in LIST_FIELDS:
+        if isinstance(value, str):
+            checked = text(value, field, here)
+            return _Value(items=_split(checked)) if checked is not None else _Value(broken=True)
+        if not isinstance(value, list):
+            report(field, f"expected text or a list of text, not {_kind(value)}", here)
+            return _Value(broken=True)
+        parts: list[str] = []
+        broken = False
+        for j, item in enumerate(value):
+            spot = cell.items[j] if j < len(cell.items) else here
+            if not isinstance(item, str):
+                report(f"{field}[{j}]", f"expected text, not {_kind(item)}", spot)
+                broken = True
+                continue
+            checked = text(item, f"{field}[{j}]", spot)
+            if checked is None:
+                broken = True
+            else:
+                parts.append(checked)
+        if broken:
+            return _Value(broken=True)
+        joined = ";".join(parts)
+        if len(joined) > cap:
+            report(field, f"{len(joined):,} characters in all; at most {cap:,}", here)
+            return _Value(broken=True)
+        return _Value(items=_split(joined))
+    if not isinstance(value, str):
+        report(field, f"expected text, not {_kind(value)}", here)
+        return _Value(broken=True)
+    checked = text(value, field, here)
+    return _Value(text=checked) if checked is not None else _Value(broken=True)
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` is not one bare e-mail address (None when it is one).
+
+    Accepted: ``local@domain`` with a dot-atom local part (ASCII ``atext`` or
+    any non-ASCII character but spaces and invisible ones, RFC 6531) of at
+    most 64 bytes, and a domain that is a host name with a dot: every part
+    valid under the ``idna`` codec and, in ASCII, 1-63 letters, digits or inner
+    hyphens; at most 253 characters in all; a last part that is not a number.
+    Refused: display names, comments, quotes, spaces and invisible characters,
+    several addresses, address literals (``[1.2.3.4]``), a dot at either end
+    of the local part or two in a row. The strict addr-spec parser of the
+    standard library must read exactly the same address. Give it NFC-normalised.
+    """
+    from email import _header_value_parser as parser
+    from email import errors
+
+    if "@" not in address:
+        return "no '@'"
+    if address.count("@") > 1:
+        return "more than one '@': give one address"
+    for ch in address:
+        if ch.isspace() or unicodedata.category(ch)[0] in "CZ":
+            return f"space or invisible character U+{ord(ch):04X}: give only the address"
+        if ch in '<>()[]",;:\\':
+            return f"{ch!r} is not allowed: give only the address, without name, comment, quotes or list"
+    local, domain = address.split("@")
+    if not local:
+        return "nothing before the '@'"
+    if local.startswith(".") or local.endswith("."):
+        return "a dot at the start or end of the part before the '@'"
+    if ".." in local:
+        return "two dots in a row before the '@'"
+    odd = next((ch for ch in local if ord(ch) < 128 and ch != "." and not _ATEXT.match(ch)), None)
+    if odd:
+        return f"{odd!r} is not allowed before the '@'"
+    if len(local.encode("utf-8")) > 64:
+        return "more than 64 bytes before the '@'"
+    problem = _domain_problem(domain)
+    if problem:
+        return problem
+    try:
+        spec, rest = parser.get_addr_spec(address)
+    except errors.HeaderParseError as exc:
+        return f"not an address: {exc}"
+    defects = [d for d in spec.all_defects if not isinstance(d, errors.NonASCIILocalPartDefect)]
+    if defects:
+        return f"not an address: {defects[0]}"
+    if rest or f"{spec.local_part}@{spec.domain}" != address:
+        return "not one bare address"
+    return None
+
+
+def _domain_problem(domain: str) -> str | None:
+    """Why ``domain`` is not a host name with a dot (None when it is one)."""
+    if not domain:
+        return "nothing after the '@'"
+    if any(dot in domain for dot in "\u3002\uff0e\uff61"):
+        return "the domain may only use '.' between its parts"
+    if "." not in domain:
+        return f"the domain {shown(domain)} has no dot"
+    labels = domain.split(".")
+    total = len(labels) - 1
+    for label in labels:
+        if not label:
+            return "the domain has an empty part: a dot at an end or two in a row"
+        if label.isascii() and len(label) > 63:
+            return f"the domain part {shown(label)} is longer than 63 characters"
+        try:
+            ascii_label = label.encode("idna")
+            ascii_label.decode("idna")  # an xn-- label must be valid Punycode
+        except UnicodeError:
+            return f"the domain part {shown(label)} is not a valid host name part"
+        if len(ascii_label) > 63:
+            return f"the domain part {shown(label)} is longer than 63 characters"
+        if not _LABEL.match(ascii_label.decode("ascii").lower()):
+            return f"the domain part {shown(label)} is not letters, digits and inner hyphens"
+        total += len(ascii_label)
+    if total > 253:
+        return f"the domain is {total:,} characters long; at most 253"
+    if labels[-1].isdigit():
+        return "the domain ends in a number"
+    return None
+
+
+# ----- the list ---------------------------------------------------------------------------------
+
+
+def _refusal(exc: opener.InputRefused, path: Path) -> str:
+    """The opener's one-line message without the path (the Problem names the file)."""
+    message = exc.message.removeprefix(f"{path}: ")
+    return f"{message} (content_mb in [limits])" if "limit" in message else message
+
+
+def read(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> Listing:
+    """Read and validate a stakeholder list against ``strategy``; raise ContentError listing every problem.
+
+    The file is read once (through :func:`briefgen.opener.read`); the listing
+    carries the sha256 of those bytes.
+    """
+    name = display_name(path)
+    try:
+        raw = opener.read(path, limits.current().content_bytes)
+    except opener.InputRefused as exc:
+        raise ContentError([Problem(name, 1, 1, "", _refusal(exc, path))]) from None
+    problems: list[Problem] = []
+    max_rows = max_rows or limits.current().stakeholders
+    reader = _read_yaml if Path(path).suffix.lower() in (".yaml", ".yml") else _read_csv
+    records, absent = reader(raw, name, problems)
+    if len(records) > max_rows:
+        problems.append(Problem(name, 1, 1, "", f"{len(records):,} stakeholders; the limit is {max_rows:,}"))
+        raise ContentError(problems)
+    rows = _validate(records, strategy, name, problems, absent)
+    if problems:
+        raise ContentError(problems)
+    return Listing(rows, hashlib.sha256(raw).hexdigest())
 
 
 def load(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> list[Row]:
     """Read and validate a stakeholder list against ``strategy``; raise ContentError listing every problem."""
-    name = display_name(path)
-    problems: list[Problem] = []
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ContentError([Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
-    max_rows = max_rows or limits.current().stakeholders
-    max_bytes = limits.current().content_bytes
-    if size > max_bytes:
-        message = f"file is {size:,} bytes; the limit is {max_bytes:,} (content_mb in [limits])"
-        raise ContentError([Problem(name, 1, 1, "", message)])
-    reader = _read_yaml if path.suffix.lower() in (".yaml", ".yml") else _read_csv
-    records = reader(path, name, problems)
-    if len(records) > max_rows:
-        problems.append(Problem(name, 1, 1, "", f"{len(records):,} stakeholders; the limit is {max_rows:,}"))
-        raise ContentError(problems)
+    return read(path, strategy, max_rows=max_rows).rows
+
+
+def _validate(
+    records: list[_Record], strategy: Strategy, name: str, problems: list[Problem], absent: set[str]
+) -> list[Row]:
+    """Check every row's values against the content; columns in ``absent`` are already reported."""
     audiences = sorted(strategy.audiences)
     areas = [a.id for a in strategy.focus_areas]
     regions = [r.id for r in strategy.regions]
     seen: dict[str, int] = {}
     rows: list[Row] = []
-    for line, record in records:
+    for line, cells in records:
 
-        def bad(field: str, message: str, line: int = line) -> None:
-            problems.append(Problem(name, line, 1, field, message))
+        def bad(field: str, message: str, place: tuple[int, int] | None = None, line: int = line) -> None:
+            row_line, col = place or (line, 1)
+            problems.append(Problem(name, row_line, col, field, message))
+
+        values = {field: _check_cell(field, cell, bad) for field, cell in cells.items()}
+        broken = {field for field, value in values.items() if value.broken}
+
+        def text(field: str, values: dict[str, _Value] = values) -> str:
+            value = values.get(field)
+            return value.text if value else ""
 
         for column in REQUIRED:
-            if not record.get(column):
+            if column not in broken and column not in absent and not text(column):
                 bad(column, "required value is missing")
-        for column, value in record.items():
-            found = UNSAFE_TEXT.search(value) if isinstance(value, str) else None
-            if found:
-                bad(column, f"control character U+{ord(found.group()):04X} is not allowed")
-        ident = record.get("id", "")
+        ident = text("id")
         if ident and not ID_RE.match(ident):
-            bad("id", f"{ident!r} is not a valid id (letters, digits, '.', '_' or '-', at most 64)")
+            bad("id", f"{shown(ident)} is not a valid id (letters, digits, '.', '_' or '-', at most 64)")
         if ident in seen:
-            bad("id", f"duplicate id {ident!r} (first on line {seen[ident]})")
+            bad("id", f"duplicate id {shown(ident)} (first on line {seen[ident]})")
         elif ident:
             seen[ident] = line
-        audience = record.get("audience", "")
+        audience = text("audience")
         if audience and audience not in audiences:
-            bad("audience", f"unknown audience {audience!r} (known: {', '.join(audiences)})")
-        focus = _split(record.get("focus"))
+            bad("audience", f"unknown audience {shown(audience)} (known: {', '.join(audiences)})")
+        focus = values["focus"].items if "focus" in values else ()
         for value in focus:
             if value not in areas:
-                bad("focus", f"unknown focus area {value!r} (known: {', '.join(areas)})")
-        region = record.get("region") or None
+                bad("focus", f"unknown focus area {shown(value)} (known: {', '.join(areas)})")
+        region = text("region") or None
         if region and region not in regions:
-            bad("region", f"unknown region {region!r} (known: {', '.join(regions)})")
-        email = record.get("email") or None
-        if email and not EMAIL_RE.match(email):
-            bad("email", f"{email!r} is not an e-mail address")
-        formats = tuple(f.lower() for f in _split(record.get("formats")))
+            bad("region", f"unknown region {shown(region)} (known: {', '.join(regions)})")
+        email = unicodedata.normalize("NFC", text("email")) or None
+        if email:
+            reason = address_problem(email)
+            if reason:
+                cell = cells["email"]
+                bad("email", f"{shown(email)} is not an e-mail address ({reason})", (cell.line, cell.column))
+        formats = tuple(f.lower() for f in (values["formats"].items if "formats" in values else ()))
         for value in formats:
             if value not in FORMATS:
-                bad("formats", f"unknown format {value!r} (known: {', '.join(FORMATS)})")
+                bad("formats", f"unknown format {shown(value)} (known: {', '.join(FORMATS)})")
         rows.append(
             Row(
                 line=line,
                 id=ident,
-                name=record.get("name", ""),
+                name=text("name"),
                 audience=audience,
-                organisation=record.get("organisation") or None,
+                organisation=text("organisation") or None,
                 email=email,
-                country=record.get("country") or None,
+                country=text("country") or None,
                 region=region,
-                sector=record.get("sector") or None,
+                sector=text("sector") or None,
                 focus=focus,
                 formats=formats,
             )
         )
-    if problems:
-        raise ContentError(problems)
     return rows
