@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import io
+import os
 import shutil
 import threading
 import zipfile
@@ -111,6 +112,24 @@ def assert_content_error(run: Run, *needles: str) -> str:
         assert needle in message, (needle, message)
     assert run.changed == [], run.changed
     return message
+
+
+# ----- planted files ---------------------------------------------------------------------------
+
+
+def plant(path: Path, kind: str, secret: Path | None = None) -> Path:
+    """Put something that is not a plain file of its own at ``path``: a FIFO, a link to /dev/zero,
+    a folder, or a link to ``secret`` (outside)."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        assert secret is not None
+        path.symlink_to(secret)
+    return path
 
 
 # ----- user templates ---------------------------------------------------------------------------

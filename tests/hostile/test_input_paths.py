@@ -17,6 +17,8 @@ import pytest
 from briefgen import opener
 from briefgen.paths import builtin_templates
 
+from .helpers import plant
+
 TIMEOUT = 90
 
 
@@ -99,15 +101,9 @@ def test_a_fifo_template_or_stylesheet_does_not_hang_the_build(
 def test_a_content_folder_entry_that_is_not_its_own_regular_file_is_a_placed_problem(
     tmp_path: Path, mini_copy: Path, kind: str
 ) -> None:
-    planted = mini_copy / "planted.yaml"
-    if kind == "fifo":
-        os.mkfifo(planted)
-    elif kind == "dev-zero":
-        planted.symlink_to("/dev/zero")
-    else:
-        secret = tmp_path / "secret.yaml"
-        secret.write_text("strategy: {title: leaked-secret}\n", encoding="utf-8")
-        planted.symlink_to(secret)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("strategy: {title: leaked-secret}\n", encoding="utf-8")
+    plant(mini_copy / "planted.yaml", kind, secret)
     result = briefgen(tmp_path, "validate", mini_copy)
     assert result.returncode == 1, result.stderr
     assert "planted.yaml:1:1:" in result.stderr and "leaked-secret" not in result.stderr

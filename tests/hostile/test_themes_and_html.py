@@ -11,7 +11,7 @@ import pytest
 from briefgen.paths import builtin_templates
 from briefgen.theme import css_string
 
-from .helpers import block_template, build, counting_server, tiny_template
+from .helpers import block_template, build, counting_server, plant, tiny_template
 
 LOGO = builtin_templates() / "themes" / "civic-logo.png"
 
@@ -75,15 +75,7 @@ def test_a_footer_is_written_as_one_inert_css_string() -> None:
 def test_a_theme_that_is_not_a_regular_file_is_refused_at_once(
     tmp_path: Path, mini_copy: Path, kind: str
 ) -> None:
-    import os
-
-    theme = tmp_path / "theme.toml"
-    if kind == "fifo":
-        os.mkfifo(theme)
-    elif kind == "dev-zero":
-        theme.symlink_to("/dev/zero")
-    else:
-        theme.mkdir()
+    theme = plant(tmp_path / "theme.toml", kind)
     run = build(tmp_path, mini_copy, tmp_path / "out", "html", "--theme", theme)
     assert run.code == 2, run.result.output
     if kind == "folder":  # Click's own check of the flag
@@ -124,7 +116,7 @@ HOSTILE_BODY = (
     '<object data="{server}/object"></object><embed src="{server}/embed">'
     '<p style="background: url({server}/style.png)" onmouseover="fetch(\'{server}/handler\')">p</p>'
     '<svg><image href="{server}/svg.png"/></svg>'
-    '<a href="javascript:fetch(\'{server}/js\')">js</a>'
+    "<a href=\"javascript:fetch('{server}/js')\">js</a>"
     '<a href="https://example.org/" ping="{server}/ping">ok</a>'
 )
 
