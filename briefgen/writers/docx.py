@@ -220,11 +220,6 @@ def reference_source(options: WriteOptions) -> Source:
     raise RenderError(f"no {REFERENCE} in the template folders")
 
 
-def reference_path(options: WriteOptions) -> Path:
-    """The path of the reference .docx :func:`reference_source` chooses."""
-    return reference_source(options).path
-
-
 def reference_package(source: Source) -> bytes:
     """The cleaned reference package (read again whenever the file changes); replays its warnings."""
     try:
@@ -285,10 +280,6 @@ def open_reference(source: Source) -> Any:
 
 def _xml_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-def _utf16(raw: bytes) -> bool:
-    return raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4]
 
 
 def _resolve(source: str, target: str) -> str:
@@ -482,12 +473,8 @@ class ReferencePackage:
 
     def clean(self) -> None:
         xml = sorted(name for name in self.parts if self.is_xml(name))
-        for name in xml:
-            raw = self.parts[name]
-            if _utf16(raw) or b"<!DOCTYPE" in raw:
-                self.tree(name)
-            if _utf16(raw) or b"instr" in raw or b"mailMerge" in raw:
-                self.clean_fields(name)
+        for name in xml:  # every XML part is parsed (a few milliseconds), whatever its encoding
+            self.clean_fields(name)
         for name in xml:
             if RELS_MEMBER.search(name):
                 self.clean_relationships(name)
@@ -525,11 +512,11 @@ class ReferencePackage:
             self.note_field(verdict, found.instruction, name, found.computed)
             self.changed.add(name)
             if found.end is None or not _attached(found.end, root):  # never ended: drop its code
-                code = [found.begin, *found.code_elements, found.separate]
+                code = [e for e in (found.begin, *found.code_elements, found.separate) if e is not None]
+                runs = [e.getparent() for e in code if e.getparent() is not None]
                 for element in code:
-                    if element is not None:
-                        _remove(element)
-                _drop_empty_runs([e.getparent() for e in code if e is not None and e.getparent() is not None])
+                    _remove(element)
+                _drop_empty_runs(runs)
             elif verdict == "unlink" and found.separate is not None:
                 end = found.end
                 remove_range(found.begin, found.separate)
