@@ -54,6 +54,10 @@ REFERENCE = "reference.docx"
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 MAX_REFERENCE_RATIO = 200
 MAX_REFERENCE_MEMBERS = 2_000
+# Tags and attributes ("<" and "=") in a reference's XML parts: parsed, each costs lxml about 200 bytes.
+MAX_REFERENCE_MARKUP = 1_000_000
+XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"}
+XML_DECLARATION = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 MAX_WRITTEN_BYTES = 1024 * 1024 * 1024  # a brief briefgen wrote, read back (images are 20 MB at most)
 SAFE_LINKS = ("http://", "https://", "mailto:")
 XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -449,10 +453,28 @@ class ReferencePackage:
             self.trees[name] = root
         return self.trees[name]
 
+    def markup(self, name: str) -> int:
+        """The tags and attributes of the XML part ``name``, which must be UTF-8 or UTF-16."""
+        raw = self.parts[name]
+        if raw.startswith(b"\xef\xbb\xbf"):
+            head = raw[3:300].decode("utf-8", "replace")
+        elif raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            head = raw[:600].decode("utf-16", "replace")
+        else:
+            head = raw[:300].decode("latin-1")
+        declared = XML_DECLARATION.match(head)
+        if declared and declared.group(1).lower() not in XML_ENCODINGS:
+            raise Refused(f"part {name} is in {declared.group(1)!r}; Office documents use UTF-8 or UTF-16")
+        return raw.count(b"<") + raw.count(b"=")
+
     def _content_types(self) -> tuple[dict[str, str], dict[str, str]]:
         defaults: dict[str, str] = {}
         overrides: dict[str, str] = {}
         if "[Content_Types].xml" in self.parts:
+            if self.markup("[Content_Types].xml") > MAX_REFERENCE_MARKUP:
+                raise Refused(
+                    f"[Content_Types].xml holds more than {MAX_REFERENCE_MARKUP:,} tags and attributes"
+                )
             for entry in self.tree("[Content_Types].xml"):
                 if not isinstance(entry.tag, str):
                     continue
@@ -473,8 +495,15 @@ class ReferencePackage:
 
     def clean(self) -> None:
         xml = sorted(name for name in self.parts if self.is_xml(name))
-        for name in xml:  # every XML part is parsed (a few milliseconds), whatever its encoding
+        markup = sum(self.markup(name) for name in xml)
+        if markup > MAX_REFERENCE_MARKUP:
+            raise Refused(
+                f"its XML parts hold {markup:,} tags and attributes (limit {MAX_REFERENCE_MARKUP:,})"
+            )
+        for name in xml:  # every XML part is parsed, reached or not, whatever its encoding
             self.clean_fields(name)
+            if name not in self.changed and not RELS_MEMBER.search(name):
+                del self.trees[name]  # parsed again only if one of its relationships is dropped
         for name in xml:
             if RELS_MEMBER.search(name):
                 self.clean_relationships(name)
@@ -525,6 +554,8 @@ class ReferencePackage:
                 _drop_empty_runs([run])
             else:
                 remove_range(found.begin, found.end)
+        if _fetching(root):
+            raise Refused(f"part {name} keeps a field that fetches")
 
     def note_field(self, verdict: str, instruction: str, part: str, computed: bool = False) -> None:
         kind = field_kind(instruction) or "(empty)"
@@ -615,7 +646,8 @@ class ReferencePackage:
     # ----- the last look ---------------------------------------------------------------------
 
     def verify(self) -> None:
-        """Nothing that fetches is left: no external target but safe links, no fetching field."""
+        """Nothing that fetches is left: no external target but safe links, no fetching field in a
+        part that changed (the others were checked as they were parsed)."""
         for name in self.parts:
             if RELS_MEMBER.search(name):
                 for rel in self.tree(name):
@@ -626,18 +658,16 @@ class ReferencePackage:
                     ).lower().startswith(SAFE_LINKS):
                         raise Refused(f"{name} keeps an external relationship to {rel.get('Target')}")
         for name, root in self.trees.items():
-            left = [
-                f
-                for f in root.iter(W_FLD_SIMPLE)
-                if _verdict(field_kind(f.get(W_INSTR) or ""), f.get(W_INSTR) or "", False)
-            ]
-            left += [
-                f
-                for f in complex_fields(root)
-                if _verdict(field_kind(f.instruction), f.instruction, f.computed)
-            ]
-            if left:
+            if _fetching(root):
                 raise Refused(f"part {name} keeps a field that fetches")
+
+
+def _fetching(root: Any) -> bool:
+    """Whether ``root`` holds a field that fetches or an unsafe HYPERLINK field."""
+    simple = (f.get(W_INSTR) or "" for f in root.iter(W_FLD_SIMPLE))
+    return any(_verdict(field_kind(i), i, False) for i in simple) or any(
+        _verdict(field_kind(f.instruction), f.instruction, f.computed) for f in complex_fields(root)
+    )
 
 
 def _refers(attribute: str) -> bool:

@@ -379,6 +379,16 @@ def bzip2_member() -> bytes:
     return data.getvalue()
 
 
+def markup_bomb() -> bytes:
+    """1.1 million tags in a part nothing refers to (parsed, about 200 MB of lxml), with enough
+    incompressible bytes beside it that the compression ratio looks ordinary."""
+    import random
+
+    tags = b"<x>" + b"<a/>" * 1_100_000 + b"</x>"
+    noise = random.Random(0).randbytes(60_000)
+    return rewrite(SHIPPED.read_bytes(), {"customXml/item1.xml": tags, "word/media/noise.bin": noise})
+
+
 def encrypted_member() -> bytes:
     return patch_member(
         rewrite(SHIPPED.read_bytes(), {"word/extra.xml": b"<x/>"}), "word/extra.xml", flags=0x1
@@ -407,6 +417,13 @@ def encrypted_member() -> bytes:
             ),
             "part word/x.xml declares a DTD, which Office documents may not",
         ),
+        (markup_bomb, "its XML parts hold 1,15"),
+        (
+            lambda: rewrite(
+                SHIPPED.read_bytes(), {"word/x.xml": b'<?xml version="1.0" encoding="UTF-7"?><x/>'}
+            ),
+            "part word/x.xml is in 'UTF-7'; Office documents use UTF-8 or UTF-16",
+        ),
     ],
     ids=[
         "member-count",
@@ -420,6 +437,8 @@ def encrypted_member() -> bytes:
         "encrypted",
         "bzip2",
         "dtd",
+        "markup",
+        "utf-7",
     ],
 )
 def test_a_zip_that_is_not_a_plain_package_is_refused_naming_the_file(
