@@ -57,6 +57,7 @@ MAX_REFERENCE_MEMBERS = 2_000
 # Tags and attributes ("<" and "=") in a reference's XML parts: parsed, each costs lxml about 200 bytes.
 MAX_REFERENCE_MARKUP = 1_000_000
 XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"}
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 XML_DECLARATION = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 MAX_WRITTEN_BYTES = 1024 * 1024 * 1024  # a brief briefgen wrote, read back (images are 20 MB at most)
 SAFE_LINKS = ("http://", "https://", "mailto:")
@@ -400,6 +401,9 @@ def remove_range(first: Any, last: Any) -> None:
     firsts = [first, *first.iterancestors()]
     lasts = [last, *last.iterancestors()]
     common = next(a for a in firsts if any(a is b for b in lasts))
+    if common is first or common is last:  # one inside the other: only a hostile part nests them
+        _remove(common)
+        return
     up_a = firsts[: next(i for i, a in enumerate(firsts) if a is common)]
     up_b = lasts[: next(i for i, b in enumerate(lasts) if b is common)]
     for node in up_a[:-1]:
@@ -438,7 +442,9 @@ class ReferencePackage:
         self.defaults, self.overrides = self._content_types()
 
     def note(self, message: str, *args: object) -> None:
-        self.notes.append(f"reference document {self.name}: " + message % args)
+        """Record a warning (one line: control characters from the document are shown escaped)."""
+        text = f"reference document {self.name}: " + message % args
+        self.notes.append(CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
     def tree(self, name: str) -> Any:
         """The parsed root of the part ``name`` (DTDs refused)."""
@@ -528,6 +534,8 @@ class ReferencePackage:
             verdict = _verdict(field_kind(instruction), instruction, computed=False)
             if verdict is None or not _attached(simple, root):
                 continue
+            if simple is root:
+                raise Refused(f"part {name} is a field that fetches")
             self.note_field(verdict, instruction, name)
             if verdict == "unlink":
                 for child in list(simple):

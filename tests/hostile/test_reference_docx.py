@@ -830,3 +830,39 @@ def test_a_fifo_named_reference_docx_in_a_template_folder_is_refused_at_once(
     assert_content_error(
         run, f"{folder / 'reference.docx'}: refused as reference document: not a regular file (a FIFO)"
     )
+
+
+# ----- odd shapes: never an internal error, never a forged line ---------------------------------
+
+
+def test_a_newline_in_a_target_cannot_add_a_line_to_the_warnings(tmp_path: Path, corporate: bytes) -> None:
+    target = "http://127.0.0.1:9/a.png\nwarning: all clear"
+    changes = {"word/_rels/header1.xml.rels": relationships(("rIdNl", "image", target, True))}
+    run, _ = build_with(tmp_path, rewrite(corporate, changes))
+    assert run.code == 0, run.result.output
+    assert not [line for line in run.stderr.splitlines() if line.startswith("warning: all clear")]
+    assert [w for w in run.warnings if "http://127.0.0.1:9/a.png\\x0awarning: all clear" in w], run.warnings
+
+
+def test_field_characters_nested_inside_each_other_are_removed_with_the_field(
+    tmp_path: Path, corporate: bytes
+) -> None:
+    nested = (
+        '<w:r><w:fldChar w:fldCharType="begin"><w:instrText>INCLUDEPICTURE "http://127.0.0.1:9/n.png"'
+        '</w:instrText><w:fldChar w:fldCharType="end"/></w:fldChar></w:r>'
+    )
+    run, _ = build_with(tmp_path, rewrite(corporate, {HEADER: append("</w:hdr>", paragraph(nested))}))
+    assert run.code == 0, run.result.output
+    assert field_kinds(written(tmp_path)) & FETCHING == set()
+
+
+def test_a_part_that_is_nothing_but_a_fetching_field_is_refused(tmp_path: Path, corporate: bytes) -> None:
+    changes = glossary()
+    changes["word/glossary/document.xml"] = (
+        '<w:fldSimple xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        'w:instr="INCLUDETEXT &quot;http://127.0.0.1:9/x.docx&quot;"/>'
+    )
+    run, path = build_with(tmp_path, rewrite(corporate, changes))
+    assert_content_error(
+        run, f"{path}: refused as reference document: part word/glossary/document.xml is a field that fetches"
+    )
