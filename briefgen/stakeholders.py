@@ -125,6 +125,8 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 _BREAK = re.compile(r"\r\n|\r|\n")
 _BARE = re.compile(r"[^,\r\n]*")
+_LINE = re.compile(r"[^\r\n]*")
+_BLANKS = re.compile(r"[\r\n]+")
 
 _CsvCell = tuple[str, int, int]  # value, line, column (the cell's number)
 
@@ -132,53 +134,81 @@ _CsvCell = tuple[str, int, int]  # value, line, column (the cell's number)
 def parse_csv(text: str) -> tuple[list[tuple[int, list[_CsvCell]]], tuple[int, int] | None]:
     """Split CSV text (the csv module's ``excel`` dialect) into records of cells with their places.
 
-    Values are exactly what ``csv.reader`` gives (a blank line is an empty
-    record); a line ends at CR LF, CR or LF, as ``csv.reader``'s ``line_num``
-    counts. Returns the records and, when a quoted cell is never closed,
-    that cell's (line, column): the records stop before it.
+    Values are exactly what ``csv.reader`` gives, and a line ends at CR LF, CR
+    or LF, as ``csv.reader``'s ``line_num`` counts. Blank lines give no record,
+    except a blank first line: an empty header, as ``csv.DictReader`` reads it.
+    Returns the records and, when a quoted cell is never closed, that cell's
+    (line, column): the records stop before it.
     """
     records: list[tuple[int, list[_CsvCell]]] = []
     pos, line, end = 0, 1, len(text)
     while pos < end:
         start = line
         cells: list[_CsvCell] = []
-        if text[pos] in "\r\n":
+        blanks = _BLANKS.match(text, pos)
+        if blanks:
+            run = blanks.group()
+            if not records:
+                records.append((start, cells))
+            line += run.count("\n") + run.count("\r") - run.count("\r\n")
+            pos = blanks.end()
+            continue
+        plain = _LINE.match(text, pos).group()  # type: ignore[union-attr]
+        if '"' not in plain:  # no quotes on the line: the cells are its comma-separated parts
+            cells = [(value, line, col) for col, value in enumerate(plain.split(","), 1)]
+            pos += len(plain)
+        else:
+            pos, line = _quoted_record(text, pos, line, cells)
+            if pos < 0:
+                return records, (line, len(cells) + 1)
+        if pos < end:
             pos = _BREAK.match(text, pos).end()  # type: ignore[union-attr]
             line += 1
-            records.append((start, cells))
-            continue
-        while True:
-            cell_line, value = line, ""
-            if pos < end and text[pos] == '"':
-                close = pos + 1
-                while True:
-                    close = text.find('"', close)
-                    if close < 0:
-                        return records, (cell_line, len(cells) + 1)
-                    if text.startswith('""', close):
-                        close += 2
-                        continue
-                    break
-                body = text[pos + 1 : close]
-                value = body.replace('""', '"')
-                line += len(_BREAK.findall(body))
-                pos = close + 1
-            bare = _BARE.match(text, pos)
-            value += bare.group()  # type: ignore[union-attr]  # after a closing quote, as csv does
-            pos = bare.end()  # type: ignore[union-attr]
-            cells.append((value, cell_line, len(cells) + 1))
-            if pos < end and text[pos] == ",":
-                pos += 1
-                continue
-            if pos < end:
-                pos = _BREAK.match(text, pos).end()  # type: ignore[union-attr]
-                line += 1
-            break
         records.append((start, cells))
     return records, None
 
 
-def _read_csv(raw: bytes, name: str, problems: list[Problem]) -> tuple[list[_Record], set[str]]:
+def _quoted_record(text: str, pos: int, line: int, cells: list[_CsvCell]) -> tuple[int, int]:
+    """Read one record that holds quotes into ``cells``; return (position of its line end, line),
+    or (-1, line of the cell) when a quoted cell is never closed."""
+    end = len(text)
+    while True:
+        cell_line, value = line, ""
+        if pos < end and text[pos] == '"':
+            close = pos + 1
+            while True:
+                close = text.find('"', close)
+                if close < 0:
+                    return -1, cell_line
+                if text.startswith('""', close):
+                    close += 2
+                    continue
+                break
+            body = text[pos + 1 : close]
+            value = body.replace('""', '"')
+            line += len(_BREAK.findall(body))
+            pos = close + 1
+        bare = _BARE.match(text, pos)
+        value += bare.group()  # type: ignore[union-attr]  # text after a closing quote joins, as in csv
+        pos = bare.end()  # type: ignore[union-attr]
+        cells.append((value, cell_line, len(cells) + 1))
+        if pos < end and text[pos] == ",":
+            pos += 1
+            continue
+        return pos, line
+
+
+class _TooMany(Exception):
+    """More stakeholders than the limit: counted, never checked one by one."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _read_csv(
+    raw: bytes, name: str, problems: list[Problem], max_rows: int
+) -> tuple[list[_Record], set[str]]:
     """The rows of a CSV list, and the required columns its header lacks (reported here once)."""
     text = raw.removeprefix(_BOM).decode("utf-8", "surrogateescape")
     records, unclosed = parse_csv(text)
@@ -213,6 +243,9 @@ def _read_csv(raw: bytes, name: str, problems: list[Problem]) -> tuple[list[_Rec
         problems.append(
             Problem(name, line, col, field or "", "quoted cell is never closed (a '\"' is missing)")
         )
+    count = sum(1 for _, cells in records[1:] if cells)
+    if count > max_rows:
+        raise _TooMany(count)
     rows: list[_Record] = []
     for start, cells in records[1:]:
         if not cells:
@@ -271,7 +304,9 @@ def _parse_yaml(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, in
     return data, positions, []
 
 
-def _read_yaml(raw: bytes, name: str, problems: list[Problem]) -> tuple[list[_Record], set[str]]:
+def _read_yaml(
+    raw: bytes, name: str, problems: list[Problem], max_rows: int
+) -> tuple[list[_Record], set[str]]:
     """The rows of a YAML list (a list, or a mapping whose ``stakeholders`` is one)."""
     data, positions, found = _parse_yaml(raw, name)
     problems.extend(found)
@@ -281,6 +316,8 @@ def _read_yaml(raw: bytes, name: str, problems: list[Problem]) -> tuple[list[_Re
     if not isinstance(items, list):
         problems.append(Problem(name, 1, 1, "stakeholders", "expected a list of stakeholders"))
         return [], set()
+    if len(items) > max_rows:
+        raise _TooMany(len(items))
     rows: list[_Record] = []
     prefix: PathKey = ("stakeholders",) if isinstance(data, dict) else ()
 
@@ -509,10 +546,11 @@ def read(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> List
     problems: list[Problem] = []
     max_rows = max_rows or limits.current().stakeholders
     reader = _read_yaml if Path(path).suffix.lower() in (".yaml", ".yml") else _read_csv
-    records, absent = reader(raw, name, problems)
-    if len(records) > max_rows:
-        problems.append(Problem(name, 1, 1, "", f"{len(records):,} stakeholders; the limit is {max_rows:,}"))
-        raise ContentError(problems)
+    try:
+        records, absent = reader(raw, name, problems, max_rows)
+    except _TooMany as many:
+        problems.append(Problem(name, 1, 1, "", f"{many.count:,} stakeholders; the limit is {max_rows:,}"))
+        raise ContentError(problems) from None
     rows = _validate(records, strategy, name, problems, absent)
     if problems:
         raise ContentError(problems)
