@@ -14,7 +14,8 @@ before any work starts:
 
 * every value is text on one line (no line breaks: they would break an e-mail
   header, a file name or a line of the brief), no control characters, no bytes
-  that are not UTF-8, and at most :data:`MAX_CHARS` characters;
+  that are not UTF-8, and at most 64 characters for an id, 320 for an
+  address and 1,000 for anything else (:data:`MAX_CHARS`);
 * in a YAML list every row is a mapping and every value is text (``focus`` and
   ``formats`` may also be lists of text), never a nested mapping or list;
 * in a CSV file no column is unknown, unnamed or repeated, no row has more
