@@ -106,7 +106,6 @@ def load_file(
     A file found in a content folder (``within``) must really lie in it: a
     link out of the folder is refused, as is anything but a regular file.
     """
-    import yaml
 
     name = display_name(path)
     try:
@@ -127,6 +126,17 @@ def load_file(
         return None, {}, [Problem(name, 1, 1, "", message)]
     except OSError as exc:
         return None, {}, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
+    return parse_bytes(raw, name)
+
+
+def parse_bytes(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
+    """Parse YAML bytes already read (shown as ``name``) into plain data and positions; never raise.
+
+    The checks of :func:`load_file` after the read: UTF-8 (a byte-order mark is
+    dropped), no control characters, then the safe event walk.
+    """
+    import yaml
+
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

@@ -37,7 +37,7 @@ from typing import Any
 
 from . import limits, opener
 from .errors import ContentError, Problem
-from .loader import UNPRINTABLE, UNSAFE_TEXT, PathKey, display_name, dotted
+from .loader import UNSAFE_TEXT, PathKey, display_name, dotted
 from .model import Strategy
 
 COLUMNS = (
@@ -269,40 +269,10 @@ def _read_csv(
 
 
 def _parse_yaml(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
-    """The loader's checks and event walk (as :func:`briefgen.loader.load_file`) on bytes already read."""
-    import yaml
+    """The loader's checks and event walk on bytes already read."""
+    from .loader import parse_bytes
 
-    from .loader import _build, _Refused
-
-    raw = raw.removeprefix(_BOM)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, {}, [Problem(name, line, col, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x})")]
-    bad = UNPRINTABLE.search(text)
-    if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-        return (
-            None,
-            {},
-            [Problem(name, line, col, "", f"character U+{ord(bad.group()):04X} is not allowed in YAML")],
-        )
-    positions: dict[PathKey, tuple[str, int, int]] = {}
-    try:
-        data = _build(yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), name, positions)
-    except _Refused as exc:
-        line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
-        return None, positions, [Problem(name, line, col, dotted(exc.path), exc.message)]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, positions, [Problem(name, line, col, "", f"YAML syntax: {exc.problem or exc.context}")]
-    except yaml.YAMLError as exc:
-        return None, positions, [Problem(name, 1, 1, "", f"YAML: {exc}")]
-    return data, positions, []
+    return parse_bytes(raw, name)
 
 
 def _read_yaml(

@@ -70,7 +70,7 @@ def test_control_characters_in_a_list_are_refused_with_line_and_field(
 
 def test_reserved_device_names_get_a_suffix():
     assert safe_stem("CON", "id") == "CON_"
-    assert safe_stem("com1.report", "id") == "com1.report_"
+    assert safe_stem("com1.report", "id") == "com1_.report"
     assert safe_stem("LPT9", "id") == "LPT9_"
     assert safe_stem("Console", "id") == "Console"
 
