@@ -30,14 +30,18 @@ missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Wait up to five minutes for another package manager (unattended-upgrades, a second apt) to
+# release the dpkg lock instead of failing at once.
+apt_wait="-o DPkg::Lock::Timeout=300"
 if [ -n "$missing" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "setup: installing system packages:$missing"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    apt-get $apt_wait update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get $apt_wait install -y -qq $missing >/dev/null
   elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    sudo apt-get update -qq >/dev/null
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    echo "setup: installing system packages:$missing"
+    sudo apt-get $apt_wait update -qq >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get $apt_wait install -y -qq $missing >/dev/null
   else
     echo "setup: please install these system packages:$missing" >&2
   fi
