@@ -12,6 +12,15 @@ Every file is written atomically by the worker that made it, the manifest
 after every few results, so a batch killed at any moment leaves only complete
 files and a re-run finishes the rest. A stakeholder whose brief fails (bad
 template, time or memory limit) is recorded with its error; the batch goes on.
+
+Nothing read back from the output folder is believed on its word: a manifest
+entry counts only when every field has the expected type, every recorded path
+is the very name the plan gives that stakeholder and format, and the file is
+a regular file in the folder with the recorded size and checksum; anything
+else means "rebuild". The output folder is locked for the whole batch
+(:func:`briefgen.output.folder_lock`). SIGTERM or SIGINT stops the workers
+(terminated, killed after :data:`STOP_GRACE_S`), removes temporary files,
+writes the manifest with what finished and raises :class:`Interrupted`.
 """
 
 from __future__ import annotations
@@ -21,6 +30,10 @@ import functools
 import hashlib
 import json
 import os
+import re
+import signal
+import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -32,13 +45,57 @@ from . import __version__
 from .errors import BriefgenError, UsageError
 from .filenames import DEFAULT_PATTERN
 from .limits import Limits
-from .output import MANIFEST, MANIFEST_VERSION, read_manifest, remove_stale_parts, sha256, write_atomic
+from .output import (
+    MANIFEST,
+    MANIFEST_LIMIT,
+    MANIFEST_VERSION,
+    folder_lock,
+    read_manifest,
+    regular_file,
+    remove_stale_parts,
+    sha256,
+    write_atomic,
+)
 from .stakeholders import Row
 from .tailor import Length
 
 CHUNK = 4  # stakeholders per task: small enough for steady progress, large enough to amortise
 MANIFEST_EVERY_S = 1.0
 GROUP_CACHE = 6  # laid-out bodies a worker keeps
+STOP_GRACE_S = 2.0  # after SIGTERM to the workers, SIGKILL for those still alive
+TEMPLATE_FILE_LIMIT = 20 * 1024 * 1024  # the resource limit: larger template files are never used
+REFERENCE_LIMIT = 50 * 1024 * 1024  # as writers.docx.MAX_REFERENCE_BYTES (not imported: python-docx is heavy)
+OUTBOX = "outbox"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHOWN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT reached the main process; the batch stopped cleanly.
+
+    Not an :class:`Exception`, so no stakeholder's ``except Exception`` swallows it.
+    ``result`` holds what finished (None when the signal came before any brief was built).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.result: BatchResult | None = None
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def message(self) -> str:
+        result = self.result
+        if result is None or not result.outcomes:
+            return f"stopped by {self.name} before any brief was built"
+        done = len(result.outcomes)
+        return (
+            f"stopped by {self.name}: {done} of {result.total} stakeholders done and in the manifest; "
+            "a re-run builds the rest"
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +119,7 @@ class BatchRequest:
     zip: bool = False
     eml: bool = False
     sender: str | None = None
+    wait: bool = True  # False (--no-wait): refuse at once when another run holds the output folder
 
 
 @dataclass(frozen=True)
@@ -103,6 +161,7 @@ class BatchResult:
     manifest: Path | None = None
     packages: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # packages (zips, drafts) that could not be written
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes.values() if o.status == status)
@@ -123,17 +182,43 @@ def default_jobs() -> int:
 
 
 def tree_digest(folders: tuple[Path, ...]) -> str:
-    """A digest of every file (name and bytes) under ``folders``, in a stable order."""
+    """A digest of every file (name and bytes) under ``folders``, in a stable order.
+
+    Files go through :func:`briefgen.opener.files` and :func:`briefgen.opener.digest`: a
+    regular file inside the folders of at most :data:`TEMPLATE_FILE_LIMIT` bytes
+    (:data:`REFERENCE_LIMIT` for a ``.docx``) is hashed;
+    anything else (a link out, a FIFO, a device, a file over the limit) is never opened or
+    read: its name and the reason go into the digest instead, with a warning, since the
+    loaders refuse it too.
+    """
+    from . import opener
+    from .log import warn
+
     digest = hashlib.sha256()
     for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for path, reason in opener.files(folder, within=folders):
             digest.update(str(path.relative_to(folder)).encode("utf-8", "surrogateescape") + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            if reason is None:
+                try:
+                    limit = REFERENCE_LIMIT if path.suffix == ".docx" else TEMPLATE_FILE_LIMIT
+                    digest.update(bytes.fromhex(opener.digest(path, limit, within=folders)))
+                    continue
+                except opener.InputRefused as exc:
+                    reason = exc.message.removeprefix(f"{path}: ")
+            elif reason == "a folder":  # a link to a folder inside: its files are hashed where they lie
+                digest.update(b"folder\0")
+                continue
+            digest.update(f"not read: {reason}".encode("utf-8", "surrogateescape") + b"\0")
+            warn("--templates: %s: not read (%s); no brief can use it", path, reason)
     return digest.hexdigest()
 
 
-def file_digest(path: Path | None) -> str | None:
-    return sha256(path.read_bytes()) if path is not None else None
+def file_digest(path: Path | None, limit: int, what: str) -> str | None:
+    """The sha256 of an input file given by a flag, read through :func:`briefgen.opener.digest`
+    (a FIFO, a device or a file over ``limit`` is refused with a one-line error naming ``what``)."""
+    from . import opener
+
+    return opener.digest(path, limit, what=what) if path is not None else None
 
 
 def row_fields(row: Row) -> dict[str, Any]:
@@ -162,24 +247,67 @@ def plan(request: BatchRequest, rows: list[Row], inputs: dict[str, Any]) -> list
     return tasks
 
 
-def up_to_date(task: Task, entry: dict[str, Any] | None, out: Path) -> list[dict[str, Any]] | None:
-    """The recorded files when ``entry`` says ``task`` was built from the same inputs and every file
-    is still there with its checksum; otherwise None."""
-    if not entry or entry.get("status") != "built" or entry.get("input_sha256") != task.input_sha256:
+def planned_names(task: Task) -> dict[str, str]:
+    """The file name the plan gives each of ``task``'s formats: its stem and the format's extension."""
+    from . import writers
+
+    return {name: f"{task.stem}{writers.extension(name)}" for name in task.formats}
+
+
+def checked_record(raw: Any, name: str, fmt: str, out: Path, hashed: bool = True) -> dict[str, Any] | None:
+    """A file record read back from a manifest, rebuilt from the plan, when it describes the planned
+    file ``name`` of format ``fmt`` and that file is a regular file in ``out`` whose size and sha256
+    (checked only when ``hashed``) match; otherwise None. Nothing but the checked values is carried over."""
+    from . import opener
+
+    if not isinstance(raw, dict) or raw.get("format") != fmt or raw.get("path") != name:
         return None
-    files = entry.get("files")
-    if not isinstance(files, list) or {f.get("format") for f in files} != set(task.formats):
+    size, digest, pages = raw.get("bytes"), raw.get("sha256"), raw.get("pages")
+    if type(size) is not int or size < 0 or not isinstance(digest, str) or not _SHA256.fullmatch(digest):
         return None
-    for record in files:
-        path = out / str(record.get("path"))
-        try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size != record.get("bytes"):
-                return None
-            if sha256(path.read_bytes()) != record.get("sha256"):
-                return None
-        except OSError:
+    if pages is not None and (type(pages) is not int or pages < 0):
+        return None
+    info = regular_file(out, name)
+    if info is None or info.st_size != size:
+        return None
+    try:
+        if hashed and opener.digest(out / name, size, within=out) != digest:
             return None
-    return files
+    except opener.InputRefused:
+        return None
+    return {"path": name, "format": fmt, "bytes": size, "sha256": digest, "pages": pages}
+
+
+def checked_files(task: Task, raw: Any, out: Path, hashed: bool = True) -> list[dict[str, Any]]:
+    """The records of ``raw`` (a manifest entry's ``files``) that :func:`checked_record` accepts."""
+    names = planned_names(task)
+    found: dict[str, dict[str, Any]] = {}
+    for item in raw if isinstance(raw, list) else []:
+        fmt = item.get("format") if isinstance(item, dict) else None
+        if isinstance(fmt, str) and fmt in names and fmt not in found:
+            record = checked_record(item, names[fmt], fmt, out, hashed)
+            if record is not None:
+                found[fmt] = record
+    return [found[fmt] for fmt in task.formats if fmt in found]
+
+
+def up_to_date(task: Task, entry: Any, out: Path) -> list[dict[str, Any]] | None:
+    """The files of ``task`` when ``entry`` (read back from the manifest) says it was built from the
+    same inputs and every planned file is still there with its checksum; otherwise None.
+
+    The records returned are made from the plan and the checks, never copied from the entry.
+    """
+    if not isinstance(entry, dict) or entry.get("status") != "built":
+        return None
+    if entry.get("input_sha256") != task.input_sha256:  # a str compared with a str: no other type equals
+        return None
+    if entry.get("email") != task.row.email:  # as the list says, or the entry is not this stakeholder's
+        return None
+    raw = entry.get("files")
+    if not isinstance(raw, list) or len(raw) != len(task.formats):
+        return None
+    files = checked_files(task, raw, out)
+    return files if len(files) == len(task.formats) else None
 
 
 def chunks(tasks: list[Task], jobs: int) -> list[list[Task]]:
@@ -352,53 +480,103 @@ def _run_chunk(chunk: list[Task]) -> list[Outcome]:
 
 
 class Manifest:
-    """The batch manifest: inputs plus one entry per stakeholder, rewritten atomically as results come."""
+    """The batch manifest: inputs plus one entry per stakeholder, rewritten atomically as results come.
 
-    def __init__(self, out: Path, inputs: dict[str, Any], tasks: list[Task], labels: dict[str, str]) -> None:
+    The previous manifest's entries (``previous``) are raw words read back from the output
+    folder: :func:`up_to_date` and :meth:`carried` check them before any is used or copied.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        inputs: dict[str, Any],
+        tasks: list[Task],
+        labels: dict[str, str],
+        titles: dict[str, str] | None = None,
+        limit: int = MANIFEST_LIMIT,
+    ) -> None:
+        self.out = out
         self.path = out / MANIFEST
         self.labels = labels
+        self.titles = titles or {}
         self.inputs = inputs
-        previous = read_manifest(out).get("stakeholders")
-        entries = previous if isinstance(previous, list) else []
-        self.previous = {str(e.get("id")): e for e in entries if isinstance(e, dict)}
+        previous = read_manifest(out, limit).get("stakeholders")
+        self.previous: dict[str, dict[str, Any]] = {}
+        for entry in previous if isinstance(previous, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                self.previous.setdefault(entry["id"], entry)
         self.order = [task.row.id for task in tasks]
         self.rows = {task.row.id: task for task in tasks}
         self.entries: dict[str, dict[str, Any]] = {}
+        self._carried: dict[str, dict[str, Any] | None] = {}
         self.written_at = 0.0
+
+    def _entry(self, task: Task) -> dict[str, Any]:
+        """An entry's fields that come from the plan (the validated list and content)."""
+        row = task.row
+        return {
+            "id": row.id,
+            "line": row.line,
+            "name": row.name,
+            "organisation": row.organisation,
+            "audience": row.audience,
+            "audience_label": self.labels.get(row.audience),
+            "sector": row.sector,
+            "country": row.country,
+            "email": row.email,
+            "attach": list(row.formats or task.formats),
+            "title": self.titles.get(row.audience),
+        }
 
     def record(self, outcome: Outcome) -> None:
         task = self.rows[outcome.id]
-        earlier = self.previous.get(outcome.id) or {}
-        entry: dict[str, Any] = {
-            "id": outcome.id,
-            "line": task.row.line,
-            "name": task.row.name,
-            "organisation": task.row.organisation,
-            "audience": task.row.audience,
-            "audience_label": self.labels.get(task.row.audience),
-            "sector": task.row.sector,
-            "country": task.row.country,
-            "email": task.row.email,
-            "attach": list(task.row.formats or task.formats),
-            "title": outcome.title or earlier.get("title"),
-            "status": outcome.status if outcome.status != "skipped" else "built",
-            "input_sha256": task.input_sha256,
-            "files": outcome.files,
-            "error": outcome.error,
-            "warnings": outcome.warnings,
-        }
-        if outcome.status == "failed":  # earlier files stay on disk; keep describing them
+        entry = self._entry(task)
+        entry.update(
+            title=outcome.title or entry["title"],
+            status=outcome.status if outcome.status != "skipped" else "built",
+            input_sha256=task.input_sha256,
+            files=outcome.files,
+            error=outcome.error,
+            warnings=outcome.warnings,
+        )
+        if outcome.status == "failed":  # earlier files stay on disk; keep describing those that check out
             entry["input_sha256"] = None
-            entry["files"] = earlier.get("files", [])
+            earlier = (self.previous.get(outcome.id) or {}).get("files")
+            entry["files"] = checked_files(task, earlier, self.out, hashed=False)
         self.entries[outcome.id] = entry
+
+    def carried(self, ident: str) -> dict[str, Any] | None:
+        """The previous entry of a stakeholder this run did not finish, rebuilt from the plan with only
+        the fields of the old entry that check out (None when there was none). Files are checked by
+        name, kind and size, not hashed: a re-run hashes them before believing them."""
+        if ident not in self._carried:
+            self._carried[ident] = self._carry(ident)
+        return self._carried[ident]
+
+    def _carry(self, ident: str) -> dict[str, Any] | None:
+        old = self.previous.get(ident)
+        if old is None:
+            return None
+        task = self.rows[ident]
+        status = old.get("status") if old.get("status") in ("built", "failed") else "failed"
+        digest = old.get("input_sha256")
+        error, warnings = old.get("error"), old.get("warnings")
+        entry = self._entry(task)
+        entry.update(
+            status=status,
+            input_sha256=digest if status == "built" and isinstance(digest, str) else None,
+            files=checked_files(task, old.get("files"), self.out, hashed=False),
+            error=error[:2000] if isinstance(error, str) else None,
+            warnings=[w[:2000] for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else [],
+        )
+        return entry
 
     def write(self, force: bool = False) -> None:
         """Write the manifest (at most once a second unless ``force``)."""
         now = time.monotonic()
         if not force and now - self.written_at < MANIFEST_EVERY_S:
             return
-        unfinished = {i: self.previous[i] for i in self.order if i not in self.entries and i in self.previous}
-        entries = [self.entries.get(i) or unfinished.get(i) for i in self.order]
+        entries = [self.entries.get(i) or self.carried(i) for i in self.order]
         data = {
             "manifest_version": MANIFEST_VERSION,
             "generator": f"briefgen {__version__}",
@@ -410,8 +588,59 @@ class Manifest:
         self.written_at = now
 
 
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn the first SIGTERM or SIGINT in the block into :class:`Interrupted`; later ones are ignored
+    so the clean-up runs to its end. Outside the main thread, signals are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if not fired:
+            fired.append(signum)
+            raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT back while the block runs (clean-up that must finish); one that
+    arrived meanwhile is delivered when the block ends."""
+    held = {signal.SIGTERM, signal.SIGINT}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def clear_parts(out: Path) -> None:
+    """Remove the temporary files a stopped or killed run left in ``out`` and its outbox."""
+    remove_stale_parts(out)
+    remove_stale_parts(out / OUTBOX)
+
+
 def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
-    """Build every stakeholder's brief; never raises for one stakeholder's failure."""
+    """Build every stakeholder's brief; never raises for one stakeholder's failure.
+
+    Raises :class:`Interrupted` after a clean stop on SIGTERM or SIGINT.
+    """
+    with stop_on_signals():
+        return _run(request, progress)
+
+
+def _run(request: BatchRequest, progress: Progress | None) -> BatchResult:
     from . import limits, stakeholders, writers
     from .build import source_date_epoch
     from .filenames import check_pattern
@@ -424,6 +653,9 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
     jobs = request.jobs or default_jobs()
     if jobs < 1:
         raise UsageError("--jobs: give at least 1")
+    # files given by flags are checked (a FIFO or /dev/zero is refused) before anything reads them
+    list_sha256 = file_digest(request.stakeholders, limits.current().content_bytes, "LIST")
+    reference_sha256 = file_digest(request.reference_docx, REFERENCE_LIMIT, "--reference-docx")
     content = validate(request.content)
     rows = stakeholders.load(request.stakeholders, content.strategy)
     if not rows:
@@ -441,7 +673,7 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
         "content_sha256": content.digest,
         "templates_sha256": tree_digest(template_dirs(request.templates)),
         "theme_sha256": theme_digest,
-        "reference_docx_sha256": file_digest(request.reference_docx),
+        "reference_docx_sha256": reference_sha256,
         "options": {
             "length": request.length,
             "page_size": request.page_size,
@@ -452,46 +684,76 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
         },
     }
     tasks = plan(request, rows, depends)
-    inputs = {**depends, "list": request.stakeholders.name, "list_sha256": file_digest(request.stakeholders)}
-    request.out.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(request.out)
-    labels = {key: audience.label for key, audience in content.strategy.audiences.items()}
-    manifest = Manifest(request.out, inputs, tasks, labels)
+    inputs = {**depends, "list": request.stakeholders.name, "list_sha256": list_sha256}
+    audiences = content.strategy.audiences
+    labels = {key: audience.label for key, audience in audiences.items()}
+    titles = {key: audience.brief_title for key, audience in audiences.items()}
+    manifest_limit = max(MANIFEST_LIMIT, limits.current().stakeholders * 16 * 1024)
     result = BatchResult(total=len(tasks))
-    todo = []
-    for task in tasks:
-        files = None if request.force else up_to_date(task, manifest.previous.get(task.row.id), request.out)
-        if files is None:
-            todo.append(task)
-            continue
-        outcome = Outcome(task.row.id, "skipped", files=files)
-        result.outcomes[task.row.id] = outcome
-        manifest.record(outcome)
-        if progress:
-            progress(outcome, len(result.outcomes), len(tasks))
-    settings = WorkerSettings(replace(request, out=request.out.resolve()), epoch, limits.current())
-    try:
-        for outcome in _execute(todo, settings, jobs):
-            result.outcomes[outcome.id] = outcome
-            manifest.record(outcome)
-            manifest.write()
-            if progress:
-                progress(outcome, len(result.outcomes), len(tasks))
-    finally:
-        manifest.write(force=True)
-    result.manifest = manifest.path
-    gone = sorted(set(manifest.previous) - set(manifest.order))
-    if gone:
-        result.notes.append(
-            f"{len(gone)} stakeholder(s) no longer in the list ({', '.join(gone[:5])}"
-            f"{', ...' if len(gone) > 5 else ''}); their files were left in place"
-        )
-    if request.zip or request.eml:
-        from .distribute import package
+    with folder_lock(request.out, wait=request.wait, create=True):
+        try:
+            clear_parts(request.out)
+            manifest = Manifest(request.out, inputs, tasks, labels, titles, manifest_limit)
+            _build(request, tasks, manifest, result, epoch, jobs, progress)
+            result.manifest = manifest.path
+            gone = sorted(set(manifest.previous) - set(manifest.order))
+            if gone:
+                shown = [ident for ident in gone if _SHOWN_ID.fullmatch(ident)][:5]
+                more = ", ..." if len(gone) > len(shown) else ""
+                result.notes.append(
+                    f"{len(gone)} stakeholder(s) no longer in the list ({', '.join(shown)}{more}); "
+                    "their files were left in place"
+                )
+            if request.zip or request.eml:
+                from .distribute import package
 
-        package(request, manifest, result, epoch)
+                package(request, manifest, result, epoch)
+        except Interrupted as stop:
+            stop.result = result
+            result.seconds = time.perf_counter() - started
+            raise
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _build(
+    request: BatchRequest,
+    tasks: list[Task],
+    manifest: Manifest,
+    result: BatchResult,
+    epoch: int | None,
+    jobs: int,
+    progress: Progress | None,
+) -> None:
+    """Skip what is up to date, build the rest; the manifest is written whatever happens."""
+    from . import limits
+
+    try:
+        todo = []
+        for task in tasks:
+            files = (
+                None if request.force else up_to_date(task, manifest.previous.get(task.row.id), request.out)
+            )
+            if files is None:
+                todo.append(task)
+                continue
+            outcome = Outcome(task.row.id, "skipped", files=files)
+            result.outcomes[task.row.id] = outcome
+            manifest.record(outcome)
+            if progress:
+                progress(outcome, len(result.outcomes), len(tasks))
+        settings = WorkerSettings(replace(request, out=request.out.resolve()), epoch, limits.current())
+        with contextlib.closing(_execute(todo, settings, jobs)) as outcomes:
+            for outcome in outcomes:
+                result.outcomes[outcome.id] = outcome
+                manifest.record(outcome)
+                manifest.write()
+                if progress:
+                    progress(outcome, len(result.outcomes), len(tasks))
+    finally:  # the workers are gone by now (closing the generator stops them)
+        with signals_deferred():
+            clear_parts(request.out)
+            manifest.write(force=True)
 
 
 def _execute(tasks: list[Task], settings: WorkerSettings, jobs: int) -> Iterator[Outcome]:
@@ -512,7 +774,7 @@ class _Process:
 
     def __init__(self, context: Any, settings: WorkerSettings) -> None:
         ours, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs, settings), daemon=True)
+        self.process = context.Process(target=_serve, args=(theirs, settings, os.getpid()), daemon=True)
         self.process.start()
         theirs.close()
         self.conn = ours
@@ -528,17 +790,60 @@ class _Process:
         self.conn.send(chunk)
 
     def stop(self) -> None:
+        _stop_all([self], hurry=False)
+
+
+def _stop_all(workers: list[_Process], hurry: bool) -> None:
+    """Stop ``workers``: idle ones are asked to quit, busy ones (every one when ``hurry``) get SIGTERM;
+    whoever is still alive after the grace period gets SIGKILL. Every process is joined."""
+    for worker in workers:
+        if hurry or worker.chunk is not None:
+            with contextlib.suppress(OSError, ValueError):
+                worker.process.terminate()
+        else:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+    deadline = time.monotonic() + (STOP_GRACE_S if hurry else 5.0)
+    for worker in workers:
+        with contextlib.suppress(ValueError):
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        with contextlib.suppress(OSError, ValueError):
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
         with contextlib.suppress(OSError):
-            self.conn.send(None)
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(timeout=5)
-        self.conn.close()
+            worker.conn.close()
 
 
-def _serve(conn: Any, settings: WorkerSettings) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the batch's main process ends, however it ends (even SIGKILL):
+    on Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); elsewhere a thread watches the parent."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    if not armed:
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="briefgen-parent-watch", daemon=True).start()
+
+
+def _serve(conn: Any, settings: WorkerSettings, parent: int) -> None:
     """A worker process: build the chunks it is sent until told to stop or the parent goes away."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is inherited: a worker just ends
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    _die_with_parent(parent)
     problem = None
     try:
         _init_worker(settings)
@@ -572,7 +877,9 @@ def _pool(work: list[list[Task]], settings: WorkerSettings, jobs: int) -> Iterat
     """Run chunks on ``jobs`` worker processes, keeping each group on the worker that laid it out.
 
     A worker that dies (killed, or out of memory in native code) fails the
-    chunk it held and is replaced; the batch goes on.
+    chunk it held and is replaced; the batch goes on. When the generator is
+    left early (an exception, :class:`Interrupted`, or closed), every worker
+    is terminated at once and killed after :data:`STOP_GRACE_S`.
     """
     import multiprocessing
     from multiprocessing.connection import wait
@@ -582,8 +889,11 @@ def _pool(work: list[list[Task]], settings: WorkerSettings, jobs: int) -> Iterat
     queues: dict[Any, list[list[Task]]] = {}
     for chunk in work:
         queues.setdefault(chunk[0].group, []).append(chunk)
-    workers = [_Process(context, settings) for _ in range(jobs)]
+    workers: list[_Process] = []
+    hurry = False
     try:
+        for _ in range(jobs):
+            workers.append(_Process(context, settings))
         while True:
             for index, worker in enumerate(workers):
                 if worker.chunk is None and not worker.process.is_alive():
@@ -610,9 +920,12 @@ def _pool(work: list[list[Task]], settings: WorkerSettings, jobs: int) -> Iterat
                     worker.stop()
                     workers[index] = _Process(context, settings)
                 yield from outcomes
+    except BaseException:  # Interrupted, GeneratorExit (closed early) or a failure: no waiting
+        hurry = True
+        raise
     finally:
-        for worker in workers:
-            worker.stop()
+        with signals_deferred():
+            _stop_all(workers, hurry)
 
 
 def _failed(chunk: list[Task], message: str) -> Iterator[Outcome]:

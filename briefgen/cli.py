@@ -269,25 +269,28 @@ def build(
     stakeholder = Stakeholder(person, organisation, sector, country) if person else None
     chosen = () if not audiences or "all" in audiences else tuple(dict.fromkeys(audiences))
     focus_ids = tuple(dict.fromkeys(f for group in focus for f in group))
-    result = run_build(
-        BuildRequest(
-            content=content or builtin_content(),
-            out=out,
-            audiences=chosen,
-            formats=formats or (),
-            focus=focus_ids,
-            region=region,
-            length=length,  # type: ignore[arg-type]
-            stakeholder=stakeholder,
-            templates=templates,
-            strict=strict,
-            pdf_variant=pdf_variant,
-            page_size=page_size,
-            theme=theme,
-            reference_docx=reference_docx,
-            docx_refresh=docx_refresh,
+    from .output import folder_lock
+
+    with folder_lock(out):  # waits for a batch or build already writing there
+        result = run_build(
+            BuildRequest(
+                content=content or builtin_content(),
+                out=out,
+                audiences=chosen,
+                formats=formats or (),
+                focus=focus_ids,
+                region=region,
+                length=length,  # type: ignore[arg-type]
+                stakeholder=stakeholder,
+                templates=templates,
+                strict=strict,
+                pdf_variant=pdf_variant,
+                page_size=page_size,
+                theme=theme,
+                reference_docx=reference_docx,
+                docx_refresh=docx_refresh,
+            )
         )
-    )
     for record in result.files:
         click.echo(f"wrote {out / record.path} ({record.bytes:,} bytes)")
     click.echo(f"wrote {result.manifest} · {len(result.files)} files in {result.seconds:.2f} s")
@@ -350,6 +353,11 @@ def build(
     default=None,
     help="Megabytes of memory each worker may use (default: 2048).",
 )
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Refuse at once (exit code 1) when another briefgen run is using OUT, instead of waiting.",
+)
 @handle_errors
 def batch(
     stakeholders: Path,
@@ -372,14 +380,18 @@ def batch(
     max_stakeholders: int | None,
     time_limit: float | None,
     memory_limit: int | None,
+    no_wait: bool,
 ) -> None:
     """Build a personalised brief per stakeholder in LIST (CSV or YAML), in parallel.
 
     Unchanged stakeholders are skipped; the manifest in OUT records every file
-    with its checksum. Exit code 1 when any stakeholder failed.
+    with its checksum. One batch or build at a time uses OUT: another waits
+    (or, with --no-wait, refuses). Exit code 1 when any stakeholder or package
+    failed; on SIGTERM or SIGINT the workers are stopped, the manifest keeps
+    what finished and the exit code is 128 + the signal's number (143, 130).
     """
     from . import limits
-    from .batch import BatchRequest
+    from .batch import BatchRequest, Interrupted
     from .batch import run as run_batch
     from .filenames import DEFAULT_PATTERN
 
@@ -403,13 +415,18 @@ def batch(
         zip=make_zip,
         eml=eml,
         sender=sender,
+        wait=not no_wait,
     )
     from .progress import Reporter
 
-    with Reporter() as reporter:
-        result = run_batch(request, reporter.update)
+    try:
+        with Reporter() as reporter:
+            result = run_batch(request, reporter.update)
+    except Interrupted as stop:
+        click.secho(f"Error: {stop.message}", fg="red", err=True)
+        raise click.exceptions.Exit(128 + stop.signum) from None
     reporter.summary(result, out)
-    if result.count("failed"):
+    if result.count("failed") or result.problems:
         raise click.exceptions.Exit(1)
 
 
@@ -477,10 +494,17 @@ def templates() -> None:
 )
 @handle_errors
 def templates_list(folders: tuple[Path, ...]) -> None:
-    """Show each template, where it comes from, what it extends and its blocks."""
+    """Show each template, where it comes from, what it extends and its blocks.
+
+    A template that does not parse, and every file no brief can use (a FIFO, a
+    device, a broken link, a link out of the folders), gets a line saying why.
+    """
     from .customise import listing
 
     for info in listing(folders):
+        if info.problem:
+            click.echo(f"{info.name}  [{info.origin}]  ({info.problem})")
+            continue
         extends = f" extends {info.extends}" if info.extends else ""
         click.echo(f"{info.name}  [{info.origin}]{extends}")
         if info.blocks:

@@ -5,15 +5,23 @@ comes from (built-in or which user folder), what it extends and the blocks it
 defines. ``briefgen templates eject`` copies the editable pieces (templates,
 stylesheets, the reference .docx) into a folder with a README, ready to be
 used with ``--templates DIR``.
+
+Both treat the folders they are given as untrusted: ``list`` reports a
+template that does not parse, and every FIFO, device, broken link or link out
+of the folders, on a line of its own (never opening them); ``eject`` writes
+each file atomically through :func:`briefgen.output.write_atomic`, so a link
+planted in the target folder is replaced, never written through, and a
+symbolic link planted as one of its subfolders is refused.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
+from .output import write_atomic
 from .paths import builtin_templates
 from .render import environment, template_dirs
 
@@ -32,6 +40,7 @@ class TemplateInfo:
     path: Path
     extends: str | None
     blocks: tuple[str, ...]
+    problem: str | None = None  # why the file cannot be used ("not read: a FIFO", a syntax error)
 
 
 def origin_of(path: Path, search_path: tuple[Path, ...]) -> str:
@@ -54,13 +63,27 @@ def audience_templates(search_path: tuple[Path, ...]) -> list[str]:
     return sorted(names)
 
 
-def describe(name: str, search_path: tuple[Path, ...]) -> TemplateInfo:
-    """Resolve ``name`` on the search path and read its extends and blocks."""
-    from jinja2 import nodes
+def describe(name: str, search_path: tuple[Path, ...], reasons: dict[str, str] | None = None) -> TemplateInfo:
+    """Resolve ``name`` on the search path as rendering would and read its extends and blocks;
+    a template that cannot be loaded or parsed comes back with its ``problem`` (from ``reasons``,
+    absolute path to why :func:`briefgen.opener.files` passed it over, when known)."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, nodes
 
     env = environment(search_path)
-    source, filename, _ = env.loader.get_source(env, name)
-    tree = env.parse(source)
+    candidate = next((f / name for f in search_path if os.path.lexists(f / name)), search_path[0] / name)
+    try:
+        source, filename, _ = env.loader.get_source(env, name)
+        tree = env.parse(source, name, filename)
+    except TemplateSyntaxError as exc:
+        problem = f"does not parse: line {exc.lineno}: {exc.message}"
+        return _unusable(name, Path(exc.filename or candidate), search_path, problem)
+    except TemplateNotFound as exc:
+        reason = (reasons or {}).get(os.path.abspath(candidate))
+        reason = reason or str(exc.message or exc).removeprefix(name).strip(" ()") or "not found"
+        return _unusable(name, candidate, search_path, f"not read: {reason}")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return _unusable(name, candidate, search_path, f"not read: {reason}")
     extends = next(iter(tree.find_all(nodes.Extends)), None)
     parent = (
         extends.template.value if extends is not None and isinstance(extends.template, nodes.Const) else None
@@ -70,10 +93,33 @@ def describe(name: str, search_path: tuple[Path, ...]) -> TemplateInfo:
     return TemplateInfo(name, origin_of(path, search_path), path, parent, blocks)
 
 
+def _unusable(name: str, path: Path, search_path: tuple[Path, ...], problem: str) -> TemplateInfo:
+    return TemplateInfo(name, origin_of(path, search_path), path, None, (), " ".join(problem.split()))
+
+
 def listing(templates: tuple[Path, ...]) -> list[TemplateInfo]:
-    """Every audience template and the shared ones, as the search path resolves them."""
+    """Every audience template and the shared ones, as the search path resolves them, then every
+    entry of the user folders that no brief can use (a FIFO, a device, a broken link, a link out),
+    each with its ``problem``; such entries are never opened."""
+    from . import opener
+    from .loader import display_name
+
     search_path = template_dirs(templates)
-    return [describe(name, search_path) for name in [*audience_templates(search_path), *SHARED]]
+    skipped = {
+        os.path.abspath(path): (folder, path, reason)
+        for folder in search_path[:-1]
+        for path, reason in opener.files(folder, within=search_path)
+        if reason is not None and reason != "a folder"
+    }
+    reasons = {key: reason for key, (_, _, reason) in skipped.items()}
+    names = [*audience_templates(search_path), *SHARED]
+    infos = [describe(name, search_path, reasons) for name in names]
+    reported = {os.path.abspath(info.path) for info in infos if info.problem}
+    for key, (folder, path, reason) in skipped.items():
+        if key not in reported:
+            name = path.relative_to(folder).as_posix()
+            infos.append(TemplateInfo(name, display_name(folder), path, None, (), f"not read: {reason}"))
+    return infos
 
 
 README = """# Your briefgen templates
@@ -121,17 +167,17 @@ def eject(audience: str, to: Path, *, force: bool = False) -> list[Path]:
         raise UsageError(f"AUDIENCE: no built-in template for {audience!r}; choose from: {names}")
     themes = sorted(p.relative_to(builtin).as_posix() for p in (builtin / "themes").iterdir() if p.is_file())
     files = [*chosen, *SHARED, *STYLESHEETS, REFERENCE, *themes]
-    existing = [name for name in files if (to / name).exists()]
+    existing = [name for name in files if os.path.lexists(to / name)]  # a planted link counts
     if existing and not force:
         raise UsageError(f"--to: {to / existing[0]} already exists (use --force to overwrite)")
     written = []
     for name in files:
         target = to / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(builtin / name, target)
+        write_atomic(target, (builtin / name).read_bytes(), root=to)  # replaces a link, never follows one
         written.append(target)
     readme = to / "README.md"
-    if force or not readme.exists():
-        readme.write_text(README.format(folder=to, audiences=", ".join(chosen)), encoding="utf-8")
+    if force or not os.path.lexists(readme):
+        text = README.format(folder=to, audiences=", ".join(chosen))
+        write_atomic(readme, text.encode("utf-8"), root=to)
         written.append(readme)
     return written

@@ -4,7 +4,8 @@ On a terminal a Click progress bar runs on standard error; otherwise (a log,
 a CI job, a pipe) every stakeholder gets one plain line on standard output.
 Failures and warnings are always printed on standard error as they happen,
 and a summary closes the run: built, unchanged, failed, time, where the
-manifest and packages are.
+manifest and packages are, and every package (zip, e-mail draft) that could
+not be written.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class Reporter:
             click.echo(f"wrote {drafts} e-mail drafts to {out / 'outbox'}")
         for note in result.notes:
             click.echo(f"note: {note}", err=True)
+        for problem in result.problems:
+            click.secho(f"failed: {problem}", fg="red", err=True)
         if result.manifest is not None:
             click.echo(f"manifest: {result.manifest}")
         if failed:
