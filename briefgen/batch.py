@@ -75,6 +75,8 @@ class Interrupted(BaseException):
 
     Not an :class:`Exception`, so no stakeholder's ``except Exception`` swallows it.
     ``result`` holds what finished (None when the signal came before any brief was built).
+    Once raised, SIGTERM and SIGINT stay ignored in this process (it is meant to exit); a caller
+    that goes on instead restores its own handlers.
     """
 
     def __init__(self, signum: int) -> None:
@@ -590,24 +592,29 @@ class Manifest:
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Turn the first SIGTERM or SIGINT in the block into :class:`Interrupted`; later ones are ignored
-    so the clean-up runs to its end. Outside the main thread, signals are left alone."""
+    """Turn the first SIGTERM or SIGINT in the block into :class:`Interrupted`; from then on both are
+    ignored (to the end of the process, which is on its way out), so the clean-up and the closing
+    message run to their end. Outside the main thread, signals are left alone."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     fired: list[int] = []
+    numbers = (signal.SIGTERM, signal.SIGINT)
 
     def stop(signum: int, frame: Any) -> None:
         if not fired:
             fired.append(signum)
+            for number in numbers:
+                signal.signal(number, signal.SIG_IGN)
             raise Interrupted(signum)
 
-    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    previous = {number: signal.signal(number, stop) for number in numbers}
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        if not fired:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -775,7 +782,8 @@ class _Process:
     def __init__(self, context: Any, settings: WorkerSettings) -> None:
         ours, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(theirs, settings, os.getpid()), daemon=True)
-        self.process.start()
+        with signals_deferred():  # the child starts with them held, until it has its own handlers
+            self.process.start()
         theirs.close()
         self.conn = ours
         self.chunk: list[Task] | None = None
@@ -841,8 +849,9 @@ def _die_with_parent(parent: int) -> None:
 def _serve(conn: Any, settings: WorkerSettings, parent: int) -> None:
     """A worker process: build the chunks it is sent until told to stop or the parent goes away."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is inherited: a worker just ends
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     _die_with_parent(parent)
     problem = None
     try:

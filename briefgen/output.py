@@ -334,8 +334,10 @@ def folder_lock(folder: Path, *, wait: bool = True, create: bool = False) -> Ite
 
 
 def _acquire(folder: Path, wait: bool) -> tuple[int, int]:
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock to take
+        return (-1, -1)
     try:
         fd = os.open(folder, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     except OSError as exc:
