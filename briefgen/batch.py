@@ -56,15 +56,17 @@ from .output import (
     sha256,
     write_atomic,
 )
+from .resources import MAX_RESOURCE_BYTES
 from .stakeholders import Row
 from .tailor import Length
+from .unpack import MAX_PACKAGE_BYTES
 
 CHUNK = 4  # stakeholders per task: small enough for steady progress, large enough to amortise
 MANIFEST_EVERY_S = 1.0
 GROUP_CACHE = 6  # laid-out bodies a worker keeps
 STOP_GRACE_S = 2.0  # after SIGTERM to the workers, SIGKILL for those still alive
-TEMPLATE_FILE_LIMIT = 20 * 1024 * 1024  # the resource limit: larger template files are never used
-REFERENCE_LIMIT = 50 * 1024 * 1024  # as writers.docx.MAX_REFERENCE_BYTES (not imported: python-docx is heavy)
+TEMPLATE_FILE_LIMIT = MAX_RESOURCE_BYTES  # larger files in a template folder are never used
+REFERENCE_LIMIT = MAX_PACKAGE_BYTES  # the reference .docx's limit (writers.docx imports python-docx)
 OUTBOX = "outbox"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SHOWN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -648,7 +650,7 @@ def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
 
 
 def _run(request: BatchRequest, progress: Progress | None) -> BatchResult:
-    from . import limits, stakeholders, writers
+    from . import limits, opener, stakeholders, writers
     from .build import source_date_epoch
     from .filenames import check_pattern
     from .validate import validate
@@ -660,11 +662,12 @@ def _run(request: BatchRequest, progress: Progress | None) -> BatchResult:
     jobs = request.jobs or default_jobs()
     if jobs < 1:
         raise UsageError("--jobs: give at least 1")
-    # files given by flags are checked (a FIFO or /dev/zero is refused) before anything reads them
-    list_sha256 = file_digest(request.stakeholders, limits.current().content_bytes, "LIST")
+    # files given by flags are checked (a FIFO or /dev/zero is refused) before any work
+    opener.check(request.stakeholders, limits.current().content_bytes, "LIST")
     reference_sha256 = file_digest(request.reference_docx, REFERENCE_LIMIT, "--reference-docx")
     content = validate(request.content)
-    rows = stakeholders.load(request.stakeholders, content.strategy)
+    listing = stakeholders.read(request.stakeholders, content.strategy)  # read once, through the opener
+    rows, list_sha256 = listing.rows, listing.sha256
     if not rows:
         raise UsageError(f"{request.stakeholders}: the list has no stakeholders")
     theme_digest = None

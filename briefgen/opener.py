@@ -107,6 +107,13 @@ def _chunks(fd: int, limit: int, shown: str) -> Iterator[bytes]:
             yield block
 
 
+def check(path: Path, limit: int, what: str = "", within: Path | Iterable[Path] | None = None) -> None:
+    """Refuse ``path`` as :func:`read` would (not a regular file in its place, or too large), without
+    reading it: for a flag checked before the work that reads it."""
+    fd, _size = _open(Path(path), limit, what, within)
+    os.close(fd)
+
+
 def read(path: Path, limit: int, what: str = "", within: Path | Iterable[Path] | None = None) -> bytes:
     """The bytes of the regular file ``path`` (at most ``limit``), which must lie ``within`` a folder."""
     fd, _size = _open(Path(path), limit, what, within)

@@ -32,6 +32,8 @@ import zipfile
 import zlib
 
 CHUNK = 1 << 16
+#: The largest package a user may hand briefgen (a reference .docx), packed or unpacked.
+MAX_PACKAGE_BYTES = 50 * 1024 * 1024
 MAX_MEMBERS = 10_000
 #: Below this many unpacked bytes the compression ratio is never held against a zip.
 RATIO_FLOOR = 1_000_000

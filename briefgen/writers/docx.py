@@ -44,14 +44,14 @@ from .. import opener, resources
 from ..errors import RenderError
 from ..log import warn
 from ..render import template_dirs
-from ..unpack import Refused, members
+from ..unpack import MAX_PACKAGE_BYTES, Refused, members
 
 if TYPE_CHECKING:
     from ..render import Rendered
     from . import WriteOptions
 
 REFERENCE = "reference.docx"
-MAX_REFERENCE_BYTES = 50 * 1024 * 1024
+MAX_REFERENCE_BYTES = MAX_PACKAGE_BYTES
 MAX_REFERENCE_RATIO = 200
 MAX_REFERENCE_MEMBERS = 2_000
 # Tags and attributes ("<" and "=") in a reference's XML parts: parsed, each costs lxml about 200 bytes.
