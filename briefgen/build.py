@@ -8,20 +8,20 @@ and format it happened in, and leaves the output folder as it was.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import BriefgenError, RenderError, UsageError, WarningAsError
+from .errors import BriefgenError, RenderError, WarningAsError
 from .log import collect
 from .output import FileRecord, sha256, update_manifest, write_atomic
-from .tailor import Length, Options, Stakeholder
+from .stakeholders import Stakeholder
+from .tailor import Length, Options
 
-#: 2107-12-31 23:59:59 UTC: the last moment a zip entry (and so a .docx) can record.
-MAX_EPOCH = 4_354_819_199
+if TYPE_CHECKING:
+    from .writers import WriteOptions
 
 
 @dataclass(frozen=True)
@@ -55,25 +55,6 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def source_date_epoch() -> int | None:
-    """The ``SOURCE_DATE_EPOCH`` timestamp, or None when unset; a bad value is a usage error."""
-    raw = os.environ.get("SOURCE_DATE_EPOCH")
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {raw!r}") from None
-    if value < 0:
-        raise UsageError("SOURCE_DATE_EPOCH must not be negative")
-    if value > MAX_EPOCH:
-        raise UsageError(
-            f"SOURCE_DATE_EPOCH must be at most {MAX_EPOCH} (the end of 2107, the last date a zip file "
-            f"such as a Word document can hold), not {value}"
-        )
-    return value
-
-
 def file_stem(request: BuildRequest, audience: str) -> str:
     """Name a brief after its audience and the choices that change its text."""
     from .render import slugify
@@ -90,6 +71,7 @@ def file_stem(request: BuildRequest, audience: str) -> str:
 def build(request: BuildRequest) -> BuildResult:
     """Run the whole pipeline for ``request``; write nothing unless everything succeeded."""
     from . import writers
+    from .clock import source_date_epoch
     from .limits import current
     from .sandbox import LimitError, deadline
     from .validate import validate
@@ -97,26 +79,11 @@ def build(request: BuildRequest) -> BuildResult:
     started = time.perf_counter()
     epoch = source_date_epoch()  # a bad value is refused before any work
     formats = request.formats or tuple(writers.available())
-    chosen = {name: writers.get(name) for name in formats}
+    chosen = {name: writers.get(name).write for name in formats}
     content = validate(request.content)
     strategy = content.strategy
     audiences = request.audiences or tuple(strategy.audiences)
-    theme = None
-    if request.theme is not None:
-        from .theme import load as load_theme
-
-        theme = load_theme(request.theme)
-    page_size = request.page_size or (theme.page_size if theme else None) or "a4"
-    options = writers.WriteOptions(
-        templates=request.templates,
-        strict=request.strict,
-        source_date_epoch=epoch,
-        pdf_variant=request.pdf_variant,
-        page_size=page_size,
-        theme=theme,
-        reference_docx=request.reference_docx,
-        docx_refresh=request.docx_refresh,
-    )
+    options = writers.options_for(request, epoch)
     result = BuildResult()
     pending: list[tuple[Path, bytes, FileRecord]] = []
     limit = current().brief_seconds
@@ -124,9 +91,7 @@ def build(request: BuildRequest) -> BuildResult:
         message = f"audience {audience!r}: the brief took longer than {limit:g} s (brief_seconds in [limits])"
         try:
             with deadline(limit, message):
-                pending += _one_audience(
-                    request, strategy, content.digest, audience, theme, chosen, options, result
-                )
+                pending += _one_audience(request, strategy, content.digest, audience, chosen, options, result)
         except LimitError as exc:
             raise RenderError(str(exc)) from None
     for path, data, record in pending:
@@ -142,9 +107,8 @@ def _one_audience(
     strategy: Any,
     content_digest: str,
     audience: str,
-    theme: Any,
     chosen: dict[str, Any],
-    options: Any,
+    options: WriteOptions,
     result: BuildResult,
 ) -> list[tuple[Path, bytes, FileRecord]]:
     """Tailor, render and write one audience's brief in memory, in every chosen format."""
@@ -163,10 +127,9 @@ def _one_audience(
     check_options(strategy, tailoring)
     brief = tailor(strategy, tailoring)
     try:
-        document = render(brief, templates=request.templates, theme=theme)
+        document = render(brief, templates=request.templates, theme=options.theme)
     except BriefgenError as exc:
-        exc.message = f"audience {audience!r}: {exc.message}"
-        raise
+        raise exc.within(f"audience {audience!r}") from exc
     stem = file_stem(request, audience)
     for name, write in chosen.items():
         where = f"audience {audience!r}, format {name}"
@@ -174,11 +137,10 @@ def _one_audience(
             with collect() as warnings:
                 data = write(document, options)
         except BriefgenError as exc:
-            exc.message = f"{where}: {exc.message}"
-            raise
+            raise exc.within(where) from exc
         result.warnings += [f"{where}: {w}" for w in warnings]
         if warnings and request.strict:
-            raise WarningAsError(f"{where}: {warnings[0]} (--strict turns warnings into errors)")
+            raise WarningAsError(warnings[0], where)
         path = request.out / f"{stem}{writers.extension(name)}"
         record = FileRecord(
             path=path.name,
@@ -192,7 +154,7 @@ def _one_audience(
                 "region": request.region,
                 "length": request.length,
                 "template": document.template,
-                "stakeholder": request.stakeholder.line if request.stakeholder else None,
+                "stakeholder": request.stakeholder.label if request.stakeholder else None,
             },
         )
         pending.append((path, data, record))

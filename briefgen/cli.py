@@ -19,8 +19,7 @@ import click
 
 from . import __version__
 from .paths import builtin_content
-
-FORMAT_NAMES = ("html", "pdf", "docx")
+from .writers import FORMAT_NAMES
 
 
 class FormatList(click.ParamType):
@@ -260,7 +259,7 @@ def build(
     """Build briefs for one or all audiences into the output folder."""
     from .build import BuildRequest
     from .build import build as run_build
-    from .tailor import Stakeholder
+    from .stakeholders import Stakeholder
 
     if (organisation or sector or country) and not person:
         raise click.UsageError(

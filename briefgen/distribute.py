@@ -20,9 +20,9 @@ internationalised mail (RFC 6532: UTF-8 headers).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import zipfile
+from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -30,19 +30,15 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .clock import moment
 from .errors import BriefgenError, RenderError
 from .output import atomic_file, open_folder, regular_file, sha256, write_atomic
 
 if TYPE_CHECKING:
-    from .batch import BatchRequest, BatchResult, Manifest
+    from .stakeholders import Stakeholder
 
 OUTBOX = "outbox"
 EMAIL_TEMPLATE = "email.txt.j2"
-MIME = {
-    ".pdf": ("application", "pdf"),
-    ".docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ".html": ("text", "html"),
-}
 ASCII_MAIL = policy.default
 UTF8_MAIL = policy.default.clone(utf8=True)  # RFC 6532, as SMTPUTF8 but with the file's own line ends
 
@@ -51,53 +47,74 @@ class PackageError(BriefgenError):
     """A brief that cannot go into a package (changed or replaced since it was built)."""
 
 
-def package(request: BatchRequest, manifest: Manifest, result: BatchResult, epoch: int | None) -> None:
-    """Write the packages ``request`` asks for from the stakeholders this run built or found up to date."""
-    from .batch import planned_names
+@dataclass(frozen=True)
+class Delivery:
+    """One stakeholder's finished briefs: who, under which file stem, and each format's planned file
+    name with the record this run built or verified (``files``); ``attach`` chooses the formats an
+    e-mail carries (empty: all)."""
 
-    built = []  # (entry, {format: (planned file name, record)})
-    for ident in manifest.order:
-        entry, outcome = manifest.entries.get(ident), result.outcomes.get(ident)
-        if entry is None or outcome is None or outcome.status not in ("built", "skipped"):
-            continue
-        task = manifest.rows[ident]
-        records = {r.get("format"): r for r in outcome.files}
-        files = {
-            fmt: (name, records[fmt])
-            for fmt, name in planned_names(task).items()
-            if fmt in records and records[fmt].get("path") == name
-        }
-        built.append((entry, files))
-    if request.zip:
-        for fmt in dict.fromkeys(fmt for _, files in built for fmt in files):
-            members = [files[fmt] for _, files in built if fmt in files]
-            target = request.out / f"briefs-{fmt}.zip"
+    stakeholder: Stakeholder
+    stem: str
+    title: str
+    audience: str
+    attach: tuple[str, ...]
+    files: dict[str, tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Sending:
+    """How the packages are made: the template folders (for the e-mail template), the sender, the
+    epoch that dates them."""
+
+    templates: tuple[Path, ...] = ()
+    sender: str | None = None
+    epoch: int | None = None
+
+
+@dataclass
+class Packages:
+    """What :func:`package` wrote, what it has to say, and what it could not write."""
+
+    written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def package(out: Path, deliveries: list[Delivery], zips: bool, drafts: bool, sending: Sending) -> Packages:
+    """Write the zips (``zips``) and e-mail drafts (``drafts``) of ``deliveries`` into ``out``."""
+    done = Packages()
+    if zips:
+        for fmt in dict.fromkeys(fmt for d in deliveries for fmt in d.files):
+            members = [d.files[fmt] for d in deliveries if fmt in d.files]
+            target = out / f"briefs-{fmt}.zip"
             try:
-                write_zip(target, request.out, members, epoch)
+                write_zip(target, out, members, sending.epoch)
             except PackageError as exc:
-                result.problems.append(f"{target.name} not written: {exc.message}")
+                done.problems.append(f"{target.name} not written: {exc.message}")
                 continue
-            result.packages.append(target)
-    if request.eml:
-        missing = [e["id"] for e, _ in built if not e.get("email")]
-        if any(e.get("email") for e, _ in built):
-            os.close(open_folder(request.out / OUTBOX, request.out))  # a planted link: one error, no drafts
-        for entry, files in built:
-            if not entry.get("email"):
+            done.written.append(target)
+    if drafts:
+        missing = [d.stakeholder.id or "" for d in deliveries if not d.stakeholder.email]
+        if any(d.stakeholder.email for d in deliveries):
+            os.close(open_folder(out / OUTBOX, out))  # a planted link: one error, no drafts
+        for delivery in deliveries:
+            if not delivery.stakeholder.email:
                 continue
-            target = request.out / OUTBOX / f"{manifest.rows[entry['id']].stem}.eml"
+            target = out / OUTBOX / f"{delivery.stem}.eml"
             try:
-                write_atomic(target, draft(entry, request, epoch, files), root=request.out)
+                write_atomic(target, draft(delivery, out, sending), root=out)
             except Exception as exc:  # one stakeholder's draft fails alone; the others are written
                 reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                result.problems.append(f"no e-mail draft for {entry['id']}: {' '.join(str(reason).split())}")
+                who = delivery.stakeholder.id
+                done.problems.append(f"no e-mail draft for {who}: {' '.join(str(reason).split())}")
                 continue
-            result.packages.append(target)
+            done.written.append(target)
         if missing:
-            result.notes.append(
+            done.notes.append(
                 f"no e-mail address for {len(missing)} stakeholder(s) ({', '.join(missing[:5])}"
                 f"{', ...' if len(missing) > 5 else ''}): no draft written"
             )
+    return done
 
 
 def read_back(folder: Path, name: str, record: dict[str, Any]) -> bytes:
@@ -125,7 +142,7 @@ def write_zip(
 ) -> None:
     """Store ``members`` ((file name in ``folder``, its record)) in a zip at ``target``, atomically
     and reproducibly; every member is checked against its record first (:func:`read_back`)."""
-    stamp = _moment(epoch).timetuple()[:6] if epoch is not None else (1980, 1, 1, 0, 0, 0)
+    stamp = moment(epoch).timetuple()[:6] if epoch is not None else (1980, 1, 1, 0, 0, 0)
     with atomic_file(target, folder) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
         for name, record in sorted(members, key=lambda member: member[0]):
             info = zipfile.ZipInfo(name, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
@@ -133,58 +150,43 @@ def write_zip(
             archive.writestr(info, read_back(folder, name, record))
 
 
-def draft(
-    entry: dict[str, Any],
-    request: BatchRequest,
-    epoch: int | None,
-    files: dict[str, tuple[str, dict[str, Any]]],
-) -> bytes:
+def draft(delivery: Delivery, out: Path, sending: Sending) -> bytes:
     """An unsent e-mail (RFC 5322, MIME; RFC 6532 when an address is not ASCII) carrying one
-    stakeholder's briefs: ``files`` maps each format to its planned file name and record."""
+    stakeholder's briefs, read back from ``out``."""
+    from . import writers
     from .render import run_template
 
-    attach = set(entry.get("attach") or [])
-    chosen = [(name, record) for fmt, (name, record) in files.items() if not attach or fmt in attach]
+    person = delivery.stakeholder
+    attach = set(delivery.attach)
+    chosen = [(name, record) for fmt, (name, record) in delivery.files.items() if not attach or fmt in attach]
     names = [name for name, _ in chosen]
     text = run_template(
         EMAIL_TEMPLATE,
-        request.templates,
-        stakeholder=_Person(entry),
-        title=entry.get("title") or "",
-        audience=entry.get("audience_label") or entry.get("audience") or "",
+        sending.templates,
+        stakeholder=person,
+        title=delivery.title,
+        audience=delivery.audience,
         files=names,
-        sender=request.sender,
+        sender=sending.sender,
     )
     subject, body = _split_subject(text)
-    address = str(entry["email"])
-    sender_address = parseaddr(request.sender or "")[1]
+    address = str(person.email)
+    sender_address = parseaddr(sending.sender or "")[1]
     international = not address.isascii() or not sender_address.isascii()  # names alone fit RFC 2047
     message = EmailMessage(policy=UTF8_MAIL if international else ASCII_MAIL)
     username, _, domain = address.rpartition("@")
-    message["To"] = Address(display_name=entry.get("name") or "", username=username, domain=domain)
-    if request.sender:
-        message["From"] = request.sender
+    message["To"] = Address(display_name=person.name or "", username=username, domain=domain)
+    if sending.sender:
+        message["From"] = sending.sender
     message["Subject"] = subject
-    message["Date"] = format_datetime(_moment(epoch))
+    message["Date"] = format_datetime(moment(sending.epoch))
     message["X-Unsent"] = "1"  # open as a draft in clients that know the header
     message.set_content(body)
     for name, record in chosen:
-        maintype, subtype = MIME.get(Path(name).suffix, ("application", "octet-stream"))
-        data = read_back(request.out, name, record)
+        maintype, subtype = writers.mime(name)
+        data = read_back(out, name, record)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return message.as_bytes()
-
-
-class _Person:
-    """The stakeholder fields an e-mail template may use."""
-
-    def __init__(self, entry: dict[str, Any]) -> None:
-        self.id = entry.get("id")
-        self.name = entry.get("name")
-        self.organisation = entry.get("organisation")
-        self.sector = entry.get("sector")
-        self.country = entry.get("country")
-        self.email = entry.get("email")
 
 
 def _split_subject(text: str) -> tuple[str, str]:
@@ -194,7 +196,3 @@ def _split_subject(text: str) -> tuple[str, str]:
         raise RenderError(f"{EMAIL_TEMPLATE}: the first line must be 'Subject: ...'")
     subject = " ".join(first[len("subject:") :].split())
     return subject, rest.lstrip("\n").rstrip() + "\n"
-
-
-def _moment(epoch: int | None) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else dt.datetime.now(dt.UTC)

@@ -7,15 +7,32 @@ so the CLI prints them as one ``Error: ...`` line and exits with their code:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import click
+
+#: The most characters of an untrusted value a message quotes.
+SHOWN_CHARS = 60
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a one-line message: escapes for anything unprintable, long values cut."""
+    cut = text[:SHOWN_CHARS]
+    return repr(cut) + ("..." if len(text) > SHOWN_CHARS else "")
 
 
 class BriefgenError(click.ClickException):
     """Base of every error briefgen raises on purpose (exit code 1)."""
 
     exit_code = 1
+
+    def within(self, where: str) -> BriefgenError:
+        """A new error of the same kind whose message starts with ``where`` (the audience, the
+        format...); raise it ``from`` this one, which stays as it was raised."""
+        located = copy.copy(self)
+        located.message = f"{where}: {self.message}"
+        return located
 
 
 class UsageError(BriefgenError):
@@ -55,4 +72,8 @@ class RenderError(BriefgenError):
 
 
 class WarningAsError(BriefgenError):
-    """A warning raised to an error by ``--strict``."""
+    """A warning raised to an error by ``--strict``: the first warning, where it happened."""
+
+    def __init__(self, warning: str, where: str = "") -> None:
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}{warning} (--strict turns warnings into errors)")

@@ -29,14 +29,13 @@ from typing import Any
 
 from . import limits, opener
 from .errors import Problem
+from .safe import XML_UNSAFE
 
 MAX_DEPTH = 40
 MERGED_KEYS = frozenset({"audiences"})
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 #: Characters YAML refuses in a file (it allows tab, line breaks and printable text).
 UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-#: Characters a scalar may not hold even as an escape: XML (HTML, Word, PDF text) cannot carry them.
-UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 PathKey = tuple[str | int, ...]
 
@@ -188,7 +187,7 @@ def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]
             raise _Refused(event.start_mark, f"tags ({tag}) are not allowed in content")
         if isinstance(event, yaml.ScalarEvent):
             positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
-            bad = UNSAFE_TEXT.search(event.value)
+            bad = XML_UNSAFE.search(event.value)
             if bad:
                 where = path[:-1] if path and path[-1] == "\0key" else path
                 raise _Refused(

@@ -72,7 +72,7 @@ class Reporter:
     def summary(self, result: BatchResult, out: Path) -> None:
         """Print the closing summary."""
         built, skipped, failed = (result.count(s) for s in ("built", "skipped", "failed"))
-        reused = sum(1 for o in result.outcomes.values() if o.cover_reused)
+        reused = sum(1 for o in result.outcomes.values() if "pdf" in o.reused)
         parts = [f"{built} built", f"{skipped} unchanged", f"{failed} failed"]
         line = f"{result.total} stakeholders: {', '.join(parts)} in {result.seconds:.1f} s"
         if reused:

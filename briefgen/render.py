@@ -21,16 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import RenderError
 from .paths import builtin_templates
+from .safe import SAFE_LINK_SCHEMES, xml_clean
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
     from .tailor import Brief
 
-SAFE_SCHEMES = ("http://", "https://", "mailto:")
 TOC_LEVELS = 2
-#: Characters XML (and so every writer) cannot hold; a template may still print them.
-XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ def _markdown() -> Any:
 
     def validate_link(url: str) -> bool:
         lowered = url.strip().lower()
-        return lowered.startswith(SAFE_SCHEMES) or lowered.startswith("#")
+        return lowered.startswith(SAFE_LINK_SCHEMES) or lowered.startswith("#")
 
     md.validateLink = validate_link
     return md
@@ -212,7 +210,7 @@ def finish(html: str) -> str:
     """Give headings ids and fill the ``nav.toc`` placeholder from them."""
     import lxml.html
 
-    doc = lxml.html.document_fromstring(XML_UNSAFE.sub("", html))
+    doc = lxml.html.document_fromstring(xml_clean(html))
     used: set[str] = {el.get("id") for el in doc.iter() if el.get("id")}
     entries: list[tuple[int, str, str]] = []
     for el in doc.iter("h1", "h2", "h3"):

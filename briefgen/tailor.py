@@ -37,6 +37,7 @@ from .model import (
     Strategy,
 )
 from .model import Figure as KeyFigure
+from .stakeholders import Stakeholder
 
 Length = Literal["full", "summary"]
 LENGTHS: tuple[Length, ...] = ("full", "summary")
@@ -44,23 +45,6 @@ LENGTHS: tuple[Length, ...] = ("full", "summary")
 SUMMARY_ENTRIES = 5
 #: Focused recommendations an executive summary gives in full (the rest are condensed).
 SUMMARY_FULL = 3
-
-
-@dataclass(frozen=True)
-class Stakeholder:
-    """The person a brief is prepared for."""
-
-    name: str
-    organisation: str | None = None
-    sector: str | None = None
-    country: str | None = None
-    email: str | None = None
-    id: str | None = None
-
-    @property
-    def line(self) -> str:
-        """'Name, Organisation' as shown on the cover."""
-        return ", ".join(p for p in (self.name, self.organisation) if p)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Turn the HTML intermediate form into output bytes, one writer per format.
+"""Turn a format name into its writer: the registry of output formats.
 
-Every writer has the same shape: ``write(document, options) -> bytes``. Writers
-are looked up by format name and imported only when used, so a command that
-writes HTML never imports WeasyPrint or python-docx.
+Each format lives in its own module or package under :mod:`briefgen.writers` (see
+:mod:`briefgen.writers.base` for what it offers) and is the only place its library is imported:
+WeasyPrint and pikepdf under ``pdf/``, python-docx under ``docx/``. Formats are imported only
+when used, so a command that writes HTML never imports WeasyPrint or python-docx. A new format
+needs its module and one line in :data:`FORMATS`; nothing else names formats.
 """
 
 from __future__ import annotations
@@ -10,52 +12,69 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from types import ModuleType
 
 from ..errors import UsageError
-
-if TYPE_CHECKING:
-    from ..render import Rendered
-
-#: format name -> (module, file extension)
-FORMATS: dict[str, tuple[str, str]] = {
-    "html": ("briefgen.writers.html", ".html"),
-    "pdf": ("briefgen.writers.pdf", ".pdf"),
-    "docx": ("briefgen.writers.docx", ".docx"),
-}
+from .base import Check, Each, GroupWriter, WriteOptions, Writer, Written, options_for
 
 
 @dataclass(frozen=True)
-class WriteOptions:
-    """Settings every writer may read; each ignores what does not concern it."""
+class Format:
+    """Where a format's writer lives, and what its files are called and sent as."""
 
-    templates: tuple[Path, ...] = ()
-    strict: bool = False
-    source_date_epoch: int | None = None
-    pdf_variant: str | None = None
-    page_size: str = "a4"
-    reference_docx: Path | None = None
-    docx_refresh: bool = False
-    theme: Any = None
+    module: str
+    extension: str
+    mime: tuple[str, str]
 
 
-class Writer(Protocol):
-    def __call__(self, document: Rendered, options: WriteOptions) -> bytes: ...
+FORMATS: dict[str, Format] = {
+    "html": Format("briefgen.writers.html", ".html", ("text", "html")),
+    "pdf": Format("briefgen.writers.pdf", ".pdf", ("application", "pdf")),
+    "docx": Format(
+        "briefgen.writers.docx",
+        ".docx",
+        ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ),
+}
+#: Every format name, in the order formats are listed and built.
+FORMAT_NAMES = tuple(FORMATS)
+
+__all__ = [
+    "FORMATS",
+    "FORMAT_NAMES",
+    "Check",
+    "Each",
+    "Format",
+    "GroupWriter",
+    "WriteOptions",
+    "Writer",
+    "Written",
+    "available",
+    "extension",
+    "get",
+    "mime",
+    "options_for",
+]
 
 
 def available() -> list[str]:
     """Format names whose writer module exists in this installation."""
-    return [name for name, (module, _) in FORMATS.items() if importlib.util.find_spec(module)]
+    return [name for name, fmt in FORMATS.items() if importlib.util.find_spec(fmt.module)]
 
 
 def extension(name: str) -> str:
-    return FORMATS[name][1]
+    """The file extension of format ``name`` (``.pdf``), without importing its writer."""
+    return FORMATS[name].extension
 
 
-def get(name: str) -> Writer:
-    """Return the writer for format ``name``."""
+def mime(file_name: str) -> tuple[str, str]:
+    """The MIME type of a brief by its file name's extension (``application/octet-stream`` if none)."""
+    found = next((fmt.mime for fmt in FORMATS.values() if file_name.endswith(fmt.extension)), None)
+    return found or ("application", "octet-stream")
+
+
+def get(name: str) -> ModuleType:
+    """The writer of format ``name``: a module with ``write`` and ``for_group`` (a usage error if unknown)."""
     if name not in FORMATS or name not in available():
         raise UsageError(f"--format: unknown format {name!r}; choose from: {', '.join(available())}")
-    module = importlib.import_module(FORMATS[name][0])
-    return module.write
+    return importlib.import_module(FORMATS[name].module)

@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import cssurls, resources
 from ..log import warn
-from ..render import SAFE_SCHEMES, template_dirs
+from ..render import template_dirs
+from ..safe import SAFE_LINK_SCHEMES
+from .base import Each, GroupWriter, Render
 
 if TYPE_CHECKING:
     from ..render import Rendered
-    from . import WriteOptions
+    from .base import WriteOptions
 
 STYLESHEETS = ("css/brief.css",)
 #: Elements that run code or load a page of their own: removed whole.
@@ -156,7 +158,7 @@ def _clean_document(html: str, search_path: tuple[Path, ...]) -> str:
 
 def _safe_link(value: str) -> bool:
     lowered = value.strip().lower()
-    return lowered.startswith(SAFE_SCHEMES) or lowered.startswith("#") or lowered == ""
+    return lowered.startswith(SAFE_LINK_SCHEMES) or lowered.startswith("#") or lowered == ""
 
 
 def _set_url(element: Any, name: str, value: str, resolve: cssurls.Resolver) -> bool:
@@ -218,3 +220,8 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     html = _clean_document(document.html, search_path)
     html = html.replace("</head>", f"<style>\n{css}</style>\n</head>", 1)
     return html.encode("utf-8")
+
+
+def for_group(options: WriteOptions, render: Render) -> GroupWriter:
+    """HTML briefs are written whole, one by one: nothing is worth keeping between them."""
+    return Each(write, options)

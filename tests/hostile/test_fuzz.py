@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from briefgen.errors import BriefgenError, ContentError, Problem
-from briefgen.loader import UNSAFE_TEXT, load_file
+from briefgen.loader import load_file
+from briefgen.safe import XML_UNSAFE
 from briefgen.render import markdown_block, markdown_inline, render
 from briefgen.tailor import Options, tailor
 from briefgen.validate import validate
@@ -51,7 +52,7 @@ texts = st.one_of(
     st.just(""),
 )
 #: The same on one line and not blank, so that most fuzzed content is valid and gets rendered.
-lines = texts.map(lambda t: " ".join(t.split())).filter(lambda t: t and not UNSAFE_TEXT.search(t))
+lines = texts.map(lambda t: " ".join(t.split())).filter(lambda t: t and not XML_UNSAFE.search(t))
 #: Any shape YAML can hold: nested lists and mappings of text, numbers, booleans and nulls.
 structures = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10**40), max_value=10**40), texts),
@@ -121,7 +122,7 @@ def as_loaded(value: Any) -> Any:
 
 def holds_unsafe(value: Any) -> bool:
     if isinstance(value, str):
-        return bool(UNSAFE_TEXT.search(value))
+        return bool(XML_UNSAFE.search(value))
     if isinstance(value, list):
         return any(holds_unsafe(v) for v in value)
     if isinstance(value, dict):

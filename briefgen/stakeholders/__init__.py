@@ -35,10 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import limits, opener
-from .errors import ContentError, Problem
-from .loader import UNSAFE_TEXT, PathKey, display_name, dotted
-from .model import Strategy
+from .. import limits, opener
+from ..errors import SHOWN_CHARS, ContentError, Problem, shown
+from ..loader import PathKey, display_name, dotted
+from ..model import Strategy
+from ..safe import XML_UNSAFE
+from ..writers import FORMAT_NAMES
+from .addresses import address_problem
+from .csvcells import parse_csv
 
 COLUMNS = (
     "id",
@@ -54,7 +58,6 @@ COLUMNS = (
 )
 REQUIRED = ("id", "name", "audience")
 LIST_FIELDS = ("focus", "formats")
-FORMATS = ("html", "pdf", "docx")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: The most characters a value may have (a list field counts its items joined with ``;``).
 MAX_CHARS = {"id": 64, "email": 320}
@@ -64,33 +67,39 @@ LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 #: A byte that was not UTF-8, kept by the ``surrogateescape`` decoder as U+DC80..U+DCFF.
 _RAW_BYTE = re.compile("[\udc80-\udcff]")
 _BOM = b"\xef\xbb\xbf"
-_ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]")
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_SHOWN = 60
 
 
 @dataclass(frozen=True)
-class Row:
-    """One validated stakeholder."""
+class Stakeholder:
+    """The person a brief is prepared for: one row of a stakeholder list, or ``build --name``.
 
-    line: int
-    id: str
+    The one stakeholder type: the list reader makes it, tailoring puts it on the cover, the
+    batch names files and groups briefs by it, and the e-mail template greets it.
+    """
+
     name: str
-    audience: str
     organisation: str | None = None
-    email: str | None = None
-    country: str | None = None
-    region: str | None = None
     sector: str | None = None
+    country: str | None = None
+    email: str | None = None
+    id: str | None = None
+    audience: str | None = None
+    region: str | None = None
     focus: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    line: int | None = None  # where the row starts in its list
+
+    @property
+    def label(self) -> str:
+        """'Name, Organisation' as shown on the cover."""
+        return ", ".join(p for p in (self.name, self.organisation) if p)
 
 
 @dataclass(frozen=True)
 class Listing:
     """A validated list and the sha256 of the very bytes it was read from."""
 
-    rows: list[Row]
+    rows: list[Stakeholder]
     sha256: str
 
 
@@ -107,15 +116,9 @@ class _Cell:
 _Record = tuple[int, dict[str, _Cell]]
 
 
-def shown(text: str) -> str:
-    """``text`` quoted for a one-line message: escapes for anything unprintable, long values cut."""
-    cut = text[:_SHOWN]
-    return repr(cut) + ("..." if len(text) > _SHOWN else "")
-
-
 def _field(name: str) -> str:
     """A column or key name as a message's field path: itself when printable and short."""
-    return name if name.isprintable() and 0 < len(name) <= _SHOWN else shown(name)
+    return name if name.isprintable() and 0 < len(name) <= SHOWN_CHARS else shown(name)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -123,80 +126,6 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 
 # ----- reading CSV ------------------------------------------------------------------------------
-
-_BREAK = re.compile(r"\r\n|\r|\n")
-_BARE = re.compile(r"[^,\r\n]*")
-_LINE = re.compile(r"[^\r\n]*")
-_BLANKS = re.compile(r"[\r\n]+")
-
-_CsvCell = tuple[str, int, int]  # value, line, column (the cell's number)
-
-
-def parse_csv(text: str) -> tuple[list[tuple[int, list[_CsvCell]]], tuple[int, int] | None]:
-    """Split CSV text (the csv module's ``excel`` dialect) into records of cells with their places.
-
-    Values are exactly what ``csv.reader`` gives, and a line ends at CR LF, CR
-    or LF, as ``csv.reader``'s ``line_num`` counts. Blank lines give no record,
-    except a blank first line: an empty header, as ``csv.DictReader`` reads it.
-    Returns the records and, when a quoted cell is never closed, that cell's
-    (line, column): the records stop before it.
-    """
-    records: list[tuple[int, list[_CsvCell]]] = []
-    pos, line, end = 0, 1, len(text)
-    while pos < end:
-        start = line
-        cells: list[_CsvCell] = []
-        blanks = _BLANKS.match(text, pos)
-        if blanks:
-            run = blanks.group()
-            if not records:
-                records.append((start, cells))
-            line += run.count("\n") + run.count("\r") - run.count("\r\n")
-            pos = blanks.end()
-            continue
-        plain = _LINE.match(text, pos).group()  # type: ignore[union-attr]
-        if '"' not in plain:  # no quotes on the line: the cells are its comma-separated parts
-            cells = [(value, line, col) for col, value in enumerate(plain.split(","), 1)]
-            pos += len(plain)
-        else:
-            pos, line = _quoted_record(text, pos, line, cells)
-            if pos < 0:
-                return records, (line, len(cells) + 1)
-        if pos < end:
-            pos = _BREAK.match(text, pos).end()  # type: ignore[union-attr]
-            line += 1
-        records.append((start, cells))
-    return records, None
-
-
-def _quoted_record(text: str, pos: int, line: int, cells: list[_CsvCell]) -> tuple[int, int]:
-    """Read one record that holds quotes into ``cells``; return (position of its line end, line),
-    or (-1, line of the cell) when a quoted cell is never closed."""
-    end = len(text)
-    while True:
-        cell_line, value = line, ""
-        if pos < end and text[pos] == '"':
-            close = pos + 1
-            while True:
-                close = text.find('"', close)
-                if close < 0:
-                    return -1, cell_line
-                if text.startswith('""', close):
-                    close += 2
-                    continue
-                break
-            body = text[pos + 1 : close]
-            value = body.replace('""', '"')
-            line += len(_BREAK.findall(body))
-            pos = close + 1
-        bare = _BARE.match(text, pos)
-        value += bare.group()  # type: ignore[union-attr]  # text after a closing quote joins, as in csv
-        pos = bare.end()  # type: ignore[union-attr]
-        cells.append((value, cell_line, len(cells) + 1))
-        if pos < end and text[pos] == ",":
-            pos += 1
-            continue
-        return pos, line
 
 
 class _TooMany(Exception):
@@ -218,7 +147,7 @@ def _read_csv(
     first: dict[str, int] = {}
     for value, line, col in header_cells:
         key = value.strip().lower()
-        control = UNSAFE_TEXT.search(key)
+        control = XML_UNSAFE.search(key)
         message = _text_problem(key, DEFAULT_MAX_CHARS)
         if control and not message:
             message = f"control character U+{ord(control.group()):04X} is not allowed"
@@ -336,7 +265,7 @@ def _text_problem(text: str, cap: int) -> str | None:
         return f"not UTF-8 (byte 0x{ord(raw.group()) - 0xDC00:02x})"
     if len(text) > cap:
         return f"{len(text):,} characters; at most {cap:,}"
-    if UNSAFE_TEXT.search(text):
+    if XML_UNSAFE.search(text):
         return None
     found = LINE_BREAK.search(text)
     if found:
@@ -368,7 +297,7 @@ def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
         if message:
             report(path, message, place)
             return None
-        control = UNSAFE_TEXT.search(stripped)
+        control = XML_UNSAFE.search(stripped)
         if control:  # placed at the row (line, column 1), as lists have always reported it
             report(path, f"control character U+{ord(control.group()):04X} is not allowed", None)
             return None
@@ -410,93 +339,6 @@ def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
     return _Value(text=checked) if checked is not None else _Value(broken=True)
 
 
-def address_problem(address: str) -> str | None:
-    """Why ``address`` is not one bare e-mail address (None when it is one).
-
-    Accepted: ``local@domain`` with a dot-atom local part (ASCII ``atext`` or
-    any non-ASCII character but spaces and invisible ones, RFC 6531) of at
-    most 64 bytes, and a domain that is a host name with a dot: every part
-    valid under the ``idna`` codec and, in ASCII, 1-63 letters, digits or inner
-    hyphens; at most 253 characters in all; a last part that is not a number.
-    Refused: display names, comments, quotes, spaces and invisible characters,
-    several addresses, address literals (``[1.2.3.4]``), a dot at either end
-    of the local part or two in a row. The strict addr-spec parser of the
-    standard library must read exactly the same address. Give it NFC-normalised.
-    """
-    from email import _header_value_parser as parser
-    from email import errors
-
-    if "@" not in address:
-        return "no '@'"
-    if address.count("@") > 1:
-        return "more than one '@': give one address"
-    for ch in address:
-        if ch.isspace() or unicodedata.category(ch)[0] in "CZ":
-            return f"space or invisible character U+{ord(ch):04X}: give only the address"
-        if ch in '<>()[]",;:\\':
-            return f"{ch!r} is not allowed: give only the address, without name, comment, quotes or list"
-    local, domain = address.split("@")
-    if not local:
-        return "nothing before the '@'"
-    if local.startswith(".") or local.endswith("."):
-        return "a dot at the start or end of the part before the '@'"
-    if ".." in local:
-        return "two dots in a row before the '@'"
-    odd = next((ch for ch in local if ord(ch) < 128 and ch != "." and not _ATEXT.match(ch)), None)
-    if odd:
-        return f"{odd!r} is not allowed before the '@'"
-    if len(local.encode("utf-8")) > 64:
-        return "more than 64 bytes before the '@'"
-    problem = _domain_problem(domain)
-    if problem:
-        return problem
-    try:
-        spec, rest = parser.get_addr_spec(address)
-    except errors.HeaderParseError as exc:
-        return f"not an address: {exc}"
-    defects = [d for d in spec.all_defects if not isinstance(d, errors.NonASCIILocalPartDefect)]
-    if defects:
-        return f"not an address: {defects[0]}"
-    if rest or f"{spec.local_part}@{spec.domain}" != address:
-        return "not one bare address"
-    return None
-
-
-def _domain_problem(domain: str) -> str | None:
-    """Why ``domain`` is not a host name with a dot (None when it is one)."""
-    if not domain:
-        return "nothing after the '@'"
-    if any(dot in domain for dot in "\u3002\uff0e\uff61"):
-        return "the domain may only use '.' between its parts"
-    if "." not in domain:
-        return f"the domain {shown(domain)} has no dot"
-    labels = domain.split(".")
-    total = len(labels) - 1
-    for label in labels:
-        if not label:
-            return "the domain has an empty part: a dot at an end or two in a row"
-        if label.isascii() and len(label) > 63:
-            return f"the domain part {shown(label)} is longer than 63 characters"
-        try:
-            ascii_label = label.encode("idna")
-            ascii_label.decode("idna")  # an xn-- label must be valid Punycode
-        except UnicodeError:
-            return f"the domain part {shown(label)} is not a valid host name part"
-        if len(ascii_label) > 63:
-            return f"the domain part {shown(label)} is longer than 63 characters"
-        if not _LABEL.match(ascii_label.decode("ascii").lower()):
-            return f"the domain part {shown(label)} is not letters, digits and inner hyphens"
-        total += len(ascii_label)
-    if total > 253:
-        return f"the domain is {total:,} characters long; at most 253"
-    if labels[-1].isdigit():
-        return "the domain ends in a number"
-    return None
-
-
-# ----- the list ---------------------------------------------------------------------------------
-
-
 def _refusal(exc: opener.InputRefused, path: Path) -> str:
     """The opener's one-line message without the path (the Problem names the file)."""
     message = exc.message.removeprefix(f"{path}: ")
@@ -528,20 +370,20 @@ def read(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> List
     return Listing(rows, hashlib.sha256(raw).hexdigest())
 
 
-def load(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> list[Row]:
+def load(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> list[Stakeholder]:
     """Read and validate a stakeholder list against ``strategy``; raise ContentError listing every problem."""
     return read(path, strategy, max_rows=max_rows).rows
 
 
 def _validate(
     records: list[_Record], strategy: Strategy, name: str, problems: list[Problem], absent: set[str]
-) -> list[Row]:
+) -> list[Stakeholder]:
     """Check every row's values against the content; columns in ``absent`` are already reported."""
     audiences = sorted(strategy.audiences)
     areas = [a.id for a in strategy.focus_areas]
     regions = [r.id for r in strategy.regions]
     seen: dict[str, int] = {}
-    rows: list[Row] = []
+    rows: list[Stakeholder] = []
     for line, cells in records:
 
         def bad(field: str, message: str, place: tuple[int, int] | None = None, line: int = line) -> None:
@@ -583,10 +425,10 @@ def _validate(
                 bad("email", f"{shown(email)} is not an e-mail address ({reason})", (cell.line, cell.column))
         formats = tuple(f.lower() for f in (values["formats"].items if "formats" in values else ()))
         for value in formats:
-            if value not in FORMATS:
-                bad("formats", f"unknown format {shown(value)} (known: {', '.join(FORMATS)})")
+            if value not in FORMAT_NAMES:
+                bad("formats", f"unknown format {shown(value)} (known: {', '.join(FORMAT_NAMES)})")
         rows.append(
-            Row(
+            Stakeholder(
                 line=line,
                 id=ident,
                 name=text("name"),

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .doctor import libreoffice
-from .log import warn
+from ...log import warn
 
 TIMEOUT_S = 180
+
+
+def libreoffice() -> str | None:
+    """Path of the LibreOffice program, if installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def _squash(text: str) -> str:

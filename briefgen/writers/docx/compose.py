@@ -1,0 +1,73 @@
+"""Turn a parsed HTML brief into .docx bytes: the reference copied with its body emptied, walked
+in, finished and packed.
+
+The document starts as a copy of the cleaned reference .docx (its styles, numbering, page set-up,
+headers and footers) with the body emptied, as pandoc's ``--reference-doc`` does, and is then
+filled by :class:`~briefgen.writers.docx.walker.Walker`. The zip is packed with fixed timestamps
+and a stable order, so the same input with ``SOURCE_DATE_EPOCH`` gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+from docx.oxml.ns import qn
+
+from ...render import template_dirs
+from .document import (
+    apply_theme,
+    drop_unused,
+    headers_and_footers,
+    properties,
+    set_language,
+    update_fields_on_open,
+)
+from .oxml import Numbering
+from .package import pack, unpack
+from .reference import open_reference, reference_source
+from .sanitize import check_written
+from .walker import Walker
+
+if TYPE_CHECKING:
+    from ...render import Rendered
+    from ..base import WriteOptions
+
+
+def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str, int]) -> bytes:
+    """The Word brief of ``tree`` (``document`` parsed); ``pages`` fills the contents page's numbers."""
+    doc = open_reference(reference_source(options))
+    if options.theme is not None:
+        apply_theme(doc, options.theme)
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    drop_unused(doc)
+    body_el = tree.find("body")
+    walker = Walker(
+        doc=doc,
+        numbering=Numbering.install(doc),
+        roots=template_dirs(options.templates),
+        styles={s.name: s for s in doc.styles},
+        pages=pages,
+        summary="length-summary" in (body_el.get("class") or "").split() if body_el is not None else False,
+    )
+    for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
+        if ident:
+            walker.bookmark_name(ident)
+    walker.blocks(body_el if body_el is not None else tree)
+    headers_and_footers(walker, _running_title(tree, document), options.theme)
+    update_fields_on_open(doc)
+    set_language(doc, document.language)
+    properties(doc, tree, document, options.source_date_epoch)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    parts = unpack(buffer.getvalue())
+    check_written(parts)
+    return pack(parts, options.source_date_epoch)
+
+
+def _running_title(tree: Any, document: Rendered) -> str:
+    kicker = tree.find(".//p[@class='cover-kicker']")
+    return " ".join(kicker.text_content().split()) if kicker is not None else document.title

@@ -1,0 +1,106 @@
+"""Turn one Word brief written for a placeholder reader into each stakeholder's Word brief: the
+Word format's group writer.
+
+In a batch, briefs of one group (audience, focus areas, region) differ only in the reader's
+name, organisation, sector, country, e-mail and id. The group's brief is rendered and written
+once with placeholder values (private-use characters that no real text contains); for each
+stakeholder the placeholders in the .docx parts are replaced by their values, which takes
+milliseconds instead of converting the whole document again.
+
+It is only done when it is provably the same as writing the brief from scratch: the
+stakeholder's HTML must equal the placeholder HTML with the placeholders replaced, and every
+value must be plain single-spaced text, which the Word writer copies verbatim. Otherwise the
+brief is written in full.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape as xml_escape
+
+from ..base import Render, WriteOptions, Writer, Written
+
+if TYPE_CHECKING:
+    from ...render import Rendered
+    from ...stakeholders import Stakeholder
+
+FIELDS = ("name", "organisation", "sector", "country", "email", "id")
+MAX_STAMPS = 4  # placeholder briefs kept per group, one per pattern of empty fields (a few hundred kB each)
+
+
+def placeholder(field: str) -> str:
+    """The stand-in text for ``field``: private-use characters around the field's index."""
+    return f"\ue000{FIELDS.index(field)}\ue001"
+
+
+def plain(value: str) -> bool:
+    """Text the Word writer copies verbatim: single-spaced, no private-use markers."""
+    return value == " ".join(value.split()) and "\ue000" not in value and "\ue001" not in value
+
+
+@dataclass
+class Stamp:
+    """A placeholder brief's HTML and .docx parts."""
+
+    html: str
+    parts: dict[str, bytes]
+
+
+class Stamps:
+    """Write a group's Word briefs from one placeholder brief per pattern of empty fields."""
+
+    def __init__(self, options: WriteOptions, render: Render, write: Writer) -> None:
+        self.options = options
+        self.render = render
+        self.write_whole = write
+        self.stamps: OrderedDict[tuple[bool, ...], Stamp] = OrderedDict()
+
+    def _write(self, document: Rendered) -> bytes:
+        return self.write_whole(document, self.options)
+
+    def write(self, document: Rendered, reader: Stakeholder, shared: bool) -> Written:
+        """The Word brief of ``document``, which was rendered for ``reader``."""
+        from .package import pack, unpack
+
+        values = {f: getattr(reader, f) for f in FIELDS}
+        if not all(plain(v) for v in values.values() if v):
+            return Written(self._write(document))
+        key = tuple(bool(values[f]) for f in FIELDS)
+        reused = key in self.stamps
+        if not reused:
+            stand_in = replace(reader, **{f: placeholder(f) if values[f] else None for f in FIELDS})
+            rendered = self.render(stand_in)
+            self.stamps[key] = Stamp(rendered.html, unpack(self._write(rendered)))
+            while len(self.stamps) > MAX_STAMPS:
+                self.stamps.popitem(last=False)
+        self.stamps.move_to_end(key)
+        stamp = self.stamps[key]
+        if _fill(stamp.html, values, _html_text) != document.html:
+            return Written(self._write(document))
+        parts = {
+            name: _fill(data.decode("utf-8"), values, _xml_text).encode("utf-8")
+            if name.endswith(".xml") and b"\xee\x80\x80" in data
+            else data
+            for name, data in stamp.parts.items()
+        }
+        return Written(pack(parts, self.options.source_date_epoch), reused=reused)
+
+
+def _xml_text(value: str) -> str:
+    """Escape for XML text and attributes alike."""
+    return xml_escape(value, {'"': "&quot;", "'": "&apos;"})
+
+
+def _html_text(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+def _fill(text: str, values: dict[str, str | None], escape: Callable[[str], str]) -> str:
+    for field, value in values.items():
+        if value:
+            text = text.replace(placeholder(field), escape(value))
+    return text

@@ -1,0 +1,559 @@
+"""Turn the HTML intermediate form into the paragraphs, lists, tables and pictures of a Word body.
+
+The walker goes through the documented HTML element set (docs/html-intermediate.md) and asks
+python-docx (and :mod:`briefgen.writers.docx.oxml` for what python-docx lacks) for each piece:
+
+* headings become Word's built-in Heading 1-3 with bookmarks, so the navigation pane and the
+  table of contents work;
+* the contents page is a real TOC field whose result is already filled with the entries,
+  linked to the heading bookmarks;
+* every numbered list gets its own numbering instance that restarts at 1;
+* hyperlinks are real, for ``http(s):`` and ``mailto:`` only;
+* a style the reference lacks falls back (:data:`FALLBACK`) with one warning;
+* anything outside the documented set is a warning naming the element, and its text is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml.ns import qn
+from docx.shared import Cm, Emu
+
+from ... import resources
+from ...log import warn
+from ...safe import safe_link, xml_clean
+from .oxml import (
+    Numbering,
+    bookmark_end,
+    bookmark_start,
+    field_char,
+    field_code,
+    hyperlink,
+    keep_row_whole,
+    set_numbering,
+)
+
+SPACES = re.compile(r"[ \t\n\r\f]+")
+
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
+HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
+CONTAINERS = {"section", "article", "div", "footer", "main", "aside", "nav", "header", "body"}
+INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup"}
+PARAGRAPH_CLASSES = {
+    "lead": "Lead",
+    "note": "Note",
+    "meta": "Meta",
+    "links": "Links",
+    "callout-title": "Callout Title",
+    "figure-value": "Figure Value",
+    "figure-label": "Figure Label",
+    "cover-kicker": "Cover Kicker",
+    "title": "Title",
+    "subtitle": "Subtitle",
+    "prepared-for": "Prepared For",
+    "toc-title": "TOC Heading",
+}
+CONTAINER_STYLES = {"callout-actions": "Key Actions", "callout": "Callout", "colophon": "Colophon"}
+# Fallbacks for styles a reference document may lack.
+FALLBACK = {
+    "Key Actions": "Callout",
+    "Callout Title": "Callout",
+    "Figure Value": "Callout",
+    "Figure Label": "Callout",
+    "Callout": "Normal",
+    "Cover Kicker": "Subtitle",
+    "Cover Meta": "Normal",
+    "Prepared For": "Normal",
+    "Lead": "Normal",
+    "Note": "Normal",
+    "Meta": "Normal",
+    "Links": "Normal",
+    "Colophon": "Normal",
+    "TOC Heading": "Heading 1",
+    "Subtitle": "Normal",
+    "Title": "Normal",
+    "Caption": "Normal",
+    "Quote": "Normal",
+    "List Paragraph": "Normal",
+    "TOC 1": "Normal",
+    "TOC 2": "Normal",
+    "Header": "Normal",
+    "Footer": "Normal",
+    "Table Text": "Normal",
+    "Table Heading": "Table Text",
+}
+
+
+@dataclass
+class Format:
+    """Inline formatting in effect while walking an element."""
+
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+    link: str | None = None
+
+
+@dataclass
+class Walker:
+    """Fills one Word document from one HTML tree, element by element."""
+
+    doc: Any
+    numbering: Numbering
+    roots: tuple[Path, ...]
+    bookmarks: dict[str, str] = field(default_factory=dict)
+    styles: dict[str, Any] = field(default_factory=dict)  # style name -> python-docx style
+    warned: set[str] = field(default_factory=set)
+    next_bookmark: int = 0
+    pages: dict[str, int] = field(default_factory=dict)
+    summary: bool = False
+    break_pending: bool = False
+    cache: dict[str, object] = field(default_factory=dict)
+
+    # ----- styles and warnings -------------------------------------------------
+
+    def style(self, name: str) -> str:
+        """The style ``name`` if the reference has it, else its fallback (with one warning)."""
+        wanted = name
+        while name not in self.styles:
+            fallback = FALLBACK.get(name, "Normal")
+            if name == fallback:
+                break
+            name = fallback
+        if name != wanted and wanted not in self.warned:
+            self.warned.add(wanted)
+            warn("reference document has no style %r; using %r", wanted, name)
+        return name
+
+    def unknown(self, element: Any) -> None:
+        key = f"<{element.tag}>"
+        if key not in self.warned:
+            self.warned.add(key)
+            warn("docx: element %s is not in the documented HTML set; its text is kept", key)
+
+    # ----- paragraphs and runs --------------------------------------------------
+
+    def set_style(self, paragraph: Any, name: str) -> str:
+        """Give ``paragraph`` the style ``name`` (or its fallback) by id; return the name used.
+
+        Setting the style id directly avoids python-docx's name lookup, which
+        scans every style in the document on each call.
+        """
+        used = self.style(name)
+        style = self.styles.get(used)
+        if style is not None:
+            paragraph._p.style = style.style_id
+        return used
+
+    def breaks_before(self, name: str) -> bool:
+        """Whether style ``name`` (or a style it is based on) starts a new page; cached."""
+        key = f"break:{name}"
+        if key not in self.cache:
+            self.cache[key] = _breaks_before(self.styles.get(name))
+        return bool(self.cache[key])
+
+    def paragraph(self, style: str) -> Any:
+        paragraph = self.doc.add_paragraph()
+        used = self.set_style(paragraph, style)
+        level = HEADING_STYLES.get(style)
+        if self.break_pending:
+            self.break_pending = False
+            if not self.breaks_before(used):
+                paragraph.paragraph_format.page_break_before = True
+        elif level == 1 and self.summary and self.breaks_before(used):
+            paragraph.paragraph_format.page_break_before = False
+        return paragraph
+
+    def page_break(self) -> None:
+        """Start the next paragraph on a new page (once, whatever its style says)."""
+        self.break_pending = True
+
+    def finish(self, paragraph: Any) -> None:
+        """Trim the paragraph's outer spaces; remove it when nothing is left."""
+        _trim(paragraph._p)
+        p = paragraph._p
+        has_content = bool(
+            p.xpath("./w:fldSimple|./w:bookmarkStart")
+            or any(t.text for t in p.xpath(".//w:t"))
+            or p.xpath(".//w:drawing|.//w:br|.//w:fldChar")
+        )
+        if not has_content:
+            p.getparent().remove(p)
+
+    def text_run(self, paragraph: Any, text: str, fmt: Format) -> None:
+        text = SPACES.sub(" ", xml_clean(text))
+        if not text:
+            return
+        if text.startswith(" ") and _ends_with_space(paragraph):
+            text = text[1:]
+            if not text:
+                return
+        if fmt.link:
+            self.hyperlink(paragraph, text, fmt)
+            return
+        run = paragraph.add_run(text)
+        run.bold = fmt.bold or None
+        run.italic = fmt.italic or None
+        if fmt.code:
+            run.font.name = "Courier New"
+
+    def hyperlink(self, paragraph: Any, text: str, fmt: Format) -> None:
+        target = fmt.link or ""
+        style = self.styles.get("Hyperlink")
+        look = {
+            "style_id": style.style_id if style is not None else None,
+            "bold": fmt.bold,
+            "italic": fmt.italic,
+        }
+        if target.startswith("#"):
+            hyperlink(paragraph, text, anchor=self.bookmarks.get(target[1:], target[1:]), **look)
+        else:
+            rid = paragraph.part.relate_to(target, RT.HYPERLINK, is_external=True)
+            hyperlink(paragraph, text, rid=rid, **look)
+
+    def inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
+        """Add the text and inline children of ``element`` to ``paragraph``."""
+        if element.text:
+            self.text_run(paragraph, element.text, fmt)
+        for child in element:
+            if not isinstance(child.tag, str):
+                if child.tail:
+                    self.text_run(paragraph, child.tail, fmt)
+                continue
+            self.inline_element(paragraph, child, fmt)
+            if child.tail:
+                self.text_run(paragraph, child.tail, fmt)
+
+    def inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
+        tag = child.tag
+        if tag in ("strong", "b"):
+            self.inline(paragraph, child, Format(True, fmt.italic, fmt.code, fmt.link))
+        elif tag in ("em", "i"):
+            self.inline(paragraph, child, Format(fmt.bold, True, fmt.code, fmt.link))
+        elif tag == "code":
+            self.inline(paragraph, child, Format(fmt.bold, fmt.italic, True, fmt.link))
+        elif tag == "br":
+            paragraph.add_run().add_break()
+        elif tag == "a":
+            href = (child.get("href") or "").strip()
+            if href.startswith("#") or safe_link(href):
+                self.inline(paragraph, child, Format(fmt.bold, fmt.italic, fmt.code, href))
+            else:
+                if href:
+                    warn(
+                        "docx: link to %s kept as plain text: only http(s) and mailto links are allowed",
+                        resources.shown(href),
+                    )
+                self.inline(paragraph, child, fmt)
+        elif tag == "img":
+            self.image(paragraph, child)
+        elif tag in ("span", "sub", "sup"):
+            self.inline(paragraph, child, fmt)
+        else:
+            self.unknown(child)
+            self.inline(paragraph, child, fmt)
+
+    # ----- blocks -----------------------------------------------------------------
+
+    def blocks(self, element: Any, style: str = "Normal") -> None:
+        """Walk block-level children of ``element``; loose text becomes a paragraph."""
+        pending: Any = None
+        if element.text and element.text.strip():
+            pending = self.paragraph(style)
+            self.text_run(pending, element.text, Format())
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in INLINE:
+                if pending is None:
+                    pending = self.paragraph(style)
+                self.inline_element(pending, child, Format())
+            else:
+                if pending is not None:
+                    self.finish(pending)
+                    pending = None
+                self.block(child, style)
+            if child.tail and child.tail.strip():
+                if pending is None:
+                    pending = self.paragraph(style)
+                self.text_run(pending, child.tail, Format())
+        if pending is not None:
+            self.finish(pending)
+
+    def block(self, element: Any, style: str) -> None:
+        tag = element.tag
+        classes = set((element.get("class") or "").split())
+        if tag in HEADINGS:
+            self.heading(element, HEADINGS[tag])
+        elif tag == "p":
+            name = next((PARAGRAPH_CLASSES[c] for c in classes if c in PARAGRAPH_CLASSES), style)
+            paragraph = self.paragraph(name)
+            self.inline(paragraph, element, Format())
+            self.finish(paragraph)
+        elif tag in ("ul", "ol"):
+            self.list(element, 0, style)
+        elif tag == "table":
+            self.table(element)
+        elif tag == "figure":
+            self.figure(element)
+        elif tag == "dl":
+            self.definitions(element, "Cover Meta" if "cover-meta" in classes else style)
+        elif tag == "blockquote":
+            self.blocks(element, "Quote")
+        elif tag == "header" and "cover" in classes:
+            self.cover(element)
+        elif tag == "nav" and "toc" in classes:
+            self.toc(element)
+        elif tag == "div" and "page-break" in classes:
+            self.page_break()
+        elif tag in CONTAINERS:
+            inner = next(
+                (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
+                style,
+            )
+            if "callout" in classes:
+                self.keep_together(element, inner)
+            else:
+                self.blocks(element, inner)
+        elif tag in ("figcaption",):
+            paragraph = self.paragraph("Caption")
+            self.inline(paragraph, element, Format())
+            self.finish(paragraph)
+        else:
+            self.unknown(element)
+            self.blocks(element, style)
+
+    def keep_together(self, element: Any, style: str) -> None:
+        """Write a callout and keep its paragraphs on one page."""
+        from docx.text.paragraph import Paragraph
+
+        body = self.doc.element.body
+        before = len(body) - (1 if len(body) and body[-1].tag == qn("w:sectPr") else 0)
+        self.blocks(element, style)
+        added = [el for el in list(body)[before:] if el.tag == qn("w:p")]
+        for p in added[:-1]:
+            Paragraph(p, self.doc._body).paragraph_format.keep_with_next = True
+
+    def bookmark_name(self, ident: str) -> str:
+        if ident not in self.bookmarks:
+            self.next_bookmark += 1
+            self.bookmarks[ident] = f"_Toc{self.next_bookmark:08d}"
+        return self.bookmarks[ident]
+
+    def heading(self, element: Any, level: int) -> None:
+        paragraph = self.paragraph(f"Heading {level}")
+        ident = element.get("id")
+        if ident:
+            name = self.bookmark_name(ident)
+            bookmark_start(paragraph, name)
+        self.inline(paragraph, element, Format())
+        if ident:
+            bookmark_end(paragraph, name)
+        self.finish(paragraph)
+
+    def list(self, element: Any, level: int, style: str) -> None:
+        ordered = element.tag == "ol"
+        num_id = self.numbering.numbered(level) if ordered else self.numbering.bullet_num
+        item_style = style if style in CONTAINER_STYLES.values() else "List Paragraph"
+        for item in element:
+            if not isinstance(item.tag, str):
+                continue
+            if item.tag != "li":
+                self.unknown(item)
+                self.block(item, style)
+                continue
+            paragraph = self.paragraph(item_style)
+            _number(paragraph, num_id, level, item_style in ("Callout", "Key Actions"))
+            if item.text:
+                self.text_run(paragraph, item.text, Format())
+            for child in item:
+                if not isinstance(child.tag, str):
+                    continue
+                if child.tag in ("ul", "ol"):
+                    self.finish(paragraph)
+                    self.list(child, level + 1, style)
+                    paragraph = self.paragraph(item_style)
+                    _indent_like_item(paragraph, level)
+                elif child.tag == "p":
+                    if paragraph.runs:
+                        self.finish(paragraph)
+                        paragraph = self.paragraph(item_style)
+                        _indent_like_item(paragraph, level)
+                    self.inline(paragraph, child, Format())
+                elif child.tag in INLINE:
+                    self.inline_element(paragraph, child, Format())
+                else:
+                    self.finish(paragraph)
+                    self.block(child, style)
+                    paragraph = self.paragraph(item_style)
+                    _indent_like_item(paragraph, level)
+                if child.tail:
+                    self.text_run(paragraph, child.tail, Format())
+            self.finish(paragraph)
+
+    def table(self, element: Any) -> None:
+        rows = [tr for tr in element.iter("tr")]
+        if not rows:
+            return
+        width = max(len([c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]) for tr in rows)
+        table = self.doc.add_table(rows=len(rows), cols=max(width, 1))
+        if "Brief Table" in self.styles:
+            table.style = self.styles["Brief Table"]
+        else:
+            table.style = self.styles[self.style("Table Grid")] if "Table Grid" in self.styles else None
+            if "Brief Table" not in self.warned:
+                self.warned.add("Brief Table")
+                warn("reference document has no table style 'Brief Table'; using a plain table")
+        for r, tr in enumerate(rows):
+            row = table.rows[r]
+            keep_row_whole(row, header=tr.getparent() is not None and tr.getparent().tag == "thead")
+            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            for c, cell_el in enumerate(cells):
+                paragraph = row.cells[c].paragraphs[0]
+                self.set_style(paragraph, "Table Heading" if cell_el.tag == "th" else "Table Text")
+                self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
+                _trim(paragraph._p)
+
+    def figure(self, element: Any) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "img":
+                paragraph = self.paragraph("Normal")
+                logo = "cover-logo" in (element.get("class") or "").split()
+                self.image(paragraph, child, max_height=Cm(1.6) if logo else None)
+                self.finish(paragraph)
+            elif child.tag == "figcaption":
+                self.block(child, "Caption")
+            else:
+                self.block(child, "Normal")
+
+    def image(self, paragraph: Any, element: Any, max_height: int | None = None) -> None:
+        src = element.get("src") or ""
+        alt = xml_clean(element.get("alt") or "").strip()
+        if not alt:
+            warn("image %s has no alternative text", resources.shown(src) or "(no src)")
+        found = resources.fetch(src, self.roots, base=self.roots[-1]) if src else None
+        if found is None:
+            return
+        data, mime = found
+        if mime not in ("image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff"):
+            warn("docx: image %s of type %s cannot be placed in Word; skipped", resources.shown(src), mime)
+            return
+        try:
+            shape = paragraph.add_run().add_picture(io.BytesIO(data))
+        except Exception as exc:  # python-docx raises several types for bad images
+            warn("docx: image %s could not be read (%s); skipped", resources.shown(src), type(exc).__name__)
+            return
+        max_width = (
+            self.doc.sections[0].page_width
+            - self.doc.sections[0].left_margin
+            - self.doc.sections[0].right_margin
+        )
+        if shape.width > max_width:
+            ratio = max_width / shape.width
+            shape.width, shape.height = Emu(int(max_width)), Emu(int(shape.height * ratio))
+        if max_height is not None and shape.height > max_height:
+            ratio = max_height / shape.height
+            shape.width, shape.height = Emu(int(shape.width * ratio)), Emu(int(max_height))
+        shape._inline.docPr.set("descr", alt)
+        shape._inline.docPr.set("title", alt)
+
+    def definitions(self, element: Any, style: str) -> None:
+        term = None
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "dt":
+                term = child
+            elif child.tag == "dd":
+                paragraph = self.paragraph(style)
+                if term is not None:
+                    self.inline(paragraph, term, Format(bold=True))
+                    self.text_run(paragraph, ": ", Format())
+                    term = None
+                self.inline(paragraph, child, Format())
+                self.finish(paragraph)
+            else:
+                self.unknown(child)
+                self.block(child, style)
+
+    def cover(self, element: Any) -> None:
+        for child in element:
+            if isinstance(child.tag, str):
+                self.block(child, "Normal")
+        self.page_break()
+
+    def toc(self, element: Any) -> None:
+        """A TOC field whose result already lists the entries, linked to the heading bookmarks."""
+        title = element.find(".//p[@class='toc-title']")
+        heading = self.paragraph("TOC Heading")
+        heading.add_run(xml_clean(title.text_content().strip()) if title is not None else "Contents")
+        entries = [
+            (int(li.get("class", "toc-level-1")[-1]), a.get("href", "")[1:], a.text_content())
+            for li in element.iter("li")
+            for a in li.findall("a")
+        ]
+        first = True
+        for level, ident, text in entries:
+            paragraph = self.paragraph(f"TOC {min(level, 2)}")
+            if first:
+                field_char(paragraph, "begin")
+                field_code(paragraph, ' TOC \\o "1-2" \\h \\z \\u ')
+                field_char(paragraph, "separate")
+                first = False
+            self.hyperlink(paragraph, SPACES.sub(" ", xml_clean(text)).strip(), Format(link=f"#{ident}"))
+            paragraph.add_run("\t")
+            field_char(paragraph, "begin")
+            field_code(paragraph, f" PAGEREF {self.bookmark_name(ident)} \\h ")
+            field_char(paragraph, "separate")
+            if ident in self.pages:
+                paragraph.add_run(str(self.pages[ident]))
+            field_char(paragraph, "end")
+        if entries:
+            end = self.doc.add_paragraph()
+            self.set_style(end, "Normal")
+            field_char(end, "end")
+        self.page_break()
+
+
+def _breaks_before(style: Any) -> bool:
+    """Whether a paragraph style (or a style it is based on) starts a new page."""
+    while style is not None:
+        value = style.paragraph_format.page_break_before
+        if value is not None:
+            return bool(value)
+        style = style.base_style
+    return False
+
+
+def _trim(p: Any) -> None:
+    """Strip spaces at the start of the first and the end of the last text of a paragraph.
+
+    Works on ``w:t`` elements (links included) so pictures in the same runs stay.
+    """
+    texts = p.xpath(".//w:t")
+    if texts:
+        texts[0].text = (texts[0].text or "").lstrip(" ")
+        texts[-1].text = (texts[-1].text or "").rstrip(" ")
+
+
+def _ends_with_space(paragraph: Any) -> bool:
+    texts = paragraph._p.xpath(".//w:t")
+    return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
+
+
+def _number(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
+    set_numbering(paragraph, num_id, level)
+    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1) + (0.3 if in_box else 0))
+    paragraph.paragraph_format.first_line_indent = Cm(-0.635)
+
+
+def _indent_like_item(paragraph: Any, level: int) -> None:
+    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1))
