@@ -350,7 +350,7 @@ def test_a_stamped_word_brief_is_byte_identical_to_one_built_alone(
 def test_the_pdf_join_refuses_a_cover_of_two_pages():
     import weasyprint
 
-    from briefgen.writers.pdfjoin import JoinError, join
+    from briefgen.writers.pdf.join import JoinError, join
 
     two = weasyprint.HTML(string="<p>a</p><p style='break-before: page'>b</p>").write_pdf(pdf_tags=True)
     one = weasyprint.HTML(string="<p>body</p>").write_pdf(pdf_tags=True)

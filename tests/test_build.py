@@ -13,7 +13,7 @@ from conftest import MINI
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError, UsageError
 from briefgen.output import read_manifest, write_atomic
-from briefgen.tailor import Stakeholder
+from briefgen.stakeholders import Stakeholder
 
 
 def request(out: Path, **kwargs) -> BuildRequest:

@@ -30,7 +30,7 @@ from docx.text.paragraph import Paragraph
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError
 from briefgen.log import collect
-from briefgen.office import convert_to_pdf, pdf_outline
+from briefgen.writers.docx.office import convert_to_pdf, pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from briefgen.build import BuildRequest, build
 from briefgen.log import collect
-from briefgen.office import pdf_outline
+from briefgen.writers.docx.office import pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions

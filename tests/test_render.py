@@ -21,7 +21,8 @@ from conftest import GOLDEN, MINI, replace_once
 
 from briefgen.errors import RenderError
 from briefgen.render import render
-from briefgen.tailor import Options, Stakeholder, tailor
+from briefgen.stakeholders import Stakeholder
+from briefgen.tailor import Options, tailor
 from briefgen.validate import validate
 
 AUDIENCES = ("business", "government")

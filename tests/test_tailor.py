@@ -6,7 +6,8 @@ import pytest
 from conftest import replace_once
 
 from briefgen.errors import UsageError
-from briefgen.tailor import SUMMARY_ENTRIES, SUMMARY_FULL, Options, Stakeholder, tailor
+from briefgen.stakeholders import Stakeholder
+from briefgen.tailor import SUMMARY_ENTRIES, SUMMARY_FULL, Options, tailor
 from briefgen.validate import validate
 
 
@@ -169,7 +170,7 @@ def test_stakeholder_is_on_the_brief(shipped):
     person = Stakeholder("Ada Lovelace", "Analytical Engines Ltd", "Computing", "UK")
     brief = tailor(shipped.strategy, Options("business", stakeholder=person))
     assert brief.stakeholder == person
-    assert brief.stakeholder.line == "Ada Lovelace, Analytical Engines Ltd"
+    assert brief.stakeholder.label == "Ada Lovelace, Analytical Engines Ltd"
     assert tailor(shipped.strategy, Options("business")).stakeholder is None
 
 

@@ -13,7 +13,7 @@ import pytest
 from briefgen import unpack
 from briefgen.errors import RenderError
 from briefgen.unpack import Refused, members
-from briefgen.writers.docx import normalise_zip
+from briefgen.writers.docx.package import normalise_zip
 
 
 def make(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED, **options: bool) -> bytes:

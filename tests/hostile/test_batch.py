@@ -210,13 +210,17 @@ def test_a_theme_logo_outside_the_theme_folder_is_refused(runner, tmp_path: Path
 
 
 def test_a_worker_that_dies_fails_its_stakeholders_and_the_batch_still_ends(tmp_path: Path):
-    from briefgen import batch
-    from briefgen.stakeholders import Row
+    from briefgen.batch import BatchRequest
+    from briefgen.batch.plan import Task, chunks
+    from briefgen.batch.pool import pool
+    from briefgen.batch.worker import WorkerSettings
+    from briefgen.stakeholders import Stakeholder
 
-    request = batch.BatchRequest(tmp_path / "list.csv", (tmp_path / "gone",), tmp_path)
-    settings = batch.WorkerSettings(request)  # the content is gone: workers fail to start
-    tasks = [batch.Task(Row(i + 2, f"s{i}", f"N{i}", "business"), f"s{i}", ("html",), "x") for i in range(5)]
-    outcomes = list(batch._pool(batch.chunks(tasks, 2), settings, 2))
+    request = BatchRequest(tmp_path / "list.csv", (tmp_path / "gone",), tmp_path)
+    settings = WorkerSettings(request)  # the content is gone: workers fail to start
+    people = [Stakeholder(f"N{i}", id=f"s{i}", audience="business", line=i + 2) for i in range(5)]
+    tasks = [Task(person, person.id, ("html",), "x") for person in people]
+    outcomes = list(pool(chunks(tasks, 2), settings, 2))
     assert sorted(o.id for o in outcomes) == [f"s{i}" for i in range(5)]
     assert all(o.status == "failed" and "the worker could not start" in o.error for o in outcomes)
 
@@ -224,22 +228,27 @@ def test_a_worker_that_dies_fails_its_stakeholders_and_the_batch_still_ends(tmp_
 def test_a_worker_killed_mid_chunk_fails_its_chunk_and_is_replaced(tmp_path: Path, monkeypatch):
     import signal as signals
 
-    from briefgen import batch
+    from briefgen.batch import BatchRequest, worker
+    from briefgen.batch.plan import Task, chunks
+    from briefgen.batch.pool import pool
     from briefgen.paths import builtin_content
-    from briefgen.stakeholders import Row
+    from briefgen.stakeholders import Stakeholder
 
-    real = batch._run_chunk
+    real = worker.run_chunk
 
     def run_or_die(chunk):
-        if chunk[0].row.id == "doomed":
+        if chunk[0].stakeholder.id == "doomed":
             os.kill(os.getpid(), signals.SIGKILL)
         return real(chunk)
 
-    monkeypatch.setattr(batch, "_run_chunk", run_or_die)  # inherited by the forked workers
-    settings = batch.WorkerSettings(batch.BatchRequest(tmp_path / "list.csv", (builtin_content(),), tmp_path))
-    rows = [Row(2, "doomed", "D", "business"), Row(3, "fine", "F", "government")]
-    tasks = [batch.Task(row, row.id, ("html",), "x") for row in rows]
-    outcomes = {o.id: o for o in batch._pool(batch.chunks(tasks, 2), settings, 2)}
+    monkeypatch.setattr(worker, "run_chunk", run_or_die)  # inherited by the forked workers
+    settings = worker.WorkerSettings(BatchRequest(tmp_path / "list.csv", (builtin_content(),), tmp_path))
+    people = [
+        Stakeholder("D", id="doomed", audience="business", line=2),
+        Stakeholder("F", id="fine", audience="government", line=3),
+    ]
+    tasks = [Task(person, person.id, ("html",), "x") for person in people]
+    outcomes = {o.id: o for o in pool(chunks(tasks, 2), settings, 2)}
     assert outcomes["doomed"].status == "failed"
     assert "died" in outcomes["doomed"].error
     assert outcomes["fine"].status == "built"

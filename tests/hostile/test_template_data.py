@@ -16,7 +16,8 @@ from markupsafe import Markup
 from briefgen.paths import builtin_templates
 from briefgen.plain import DATE_ATTRIBUTES, RECORD_METHODS, Record, freeze
 from briefgen.render import environment, template_dirs
-from briefgen.tailor import Options, Stakeholder, tailor
+from briefgen.stakeholders import Stakeholder
+from briefgen.tailor import Options, tailor
 from briefgen.theme import load as load_theme
 
 from .helpers import assert_content_error, block_template, build

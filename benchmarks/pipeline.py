@@ -1,0 +1,99 @@
+"""Turn the shipped content into single-brief timings: briefgen's pipeline in process and ``--help``.
+
+The pipeline runs content -> validated strategy -> tailored business brief -> HTML -> PDF / Word
+bytes. :func:`writer` is the one place that touches briefgen's writer registry; the other modules
+reach the writers through it. briefgen's stages are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from report import Report, Settings
+from timing import captured_warnings, measure
+
+
+def content_dir() -> Path:
+    from briefgen.paths import builtin_content
+
+    return builtin_content()
+
+
+def business_brief() -> Any:
+    """Content folder to the tailored full business brief: validate, then tailor."""
+    from briefgen.tailor import Options, tailor
+    from briefgen.validate import validate
+
+    return tailor(validate(content_dir()).strategy, Options(audience="business"))
+
+
+def writer(fmt: str) -> Callable[[Any], bytes]:
+    """briefgen's writer for ``fmt`` with default options: rendered document to bytes.
+
+    ``writers.get(fmt)`` returns either a write function (called ``write(document, options)``) or a
+    format object with a ``write`` method; both are accepted, so the benchmark runs against either.
+    """
+    from briefgen import writers
+
+    found = writers.get(fmt)
+    write = getattr(found, "write", found)
+    options = writers.WriteOptions()
+    return lambda document: write(document, options)
+
+
+def pipeline(fmt: str) -> bytes:
+    """Content folder to the business brief's bytes in ``fmt``: validate, tailor, render, write."""
+    from briefgen.render import render
+
+    return writer(fmt)(render(business_brief()))
+
+
+def business_html() -> str:
+    """The HTML intermediate form of the business brief, as the writers receive it."""
+    from briefgen.render import render
+
+    return render(business_brief()).html
+
+
+def page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def bench_pipeline(report: Report, settings: Settings) -> None:
+    """validate_s, html_s, pdf_s, docx_s, and the page count of the PDF."""
+    from briefgen.validate import validate
+
+    with captured_warnings(report, "pipeline"):
+        report.timed("validate_s", measure(lambda: validate(content_dir()), settings.repeats))
+        report.timed("html_s", measure(lambda: pipeline("html"), settings.repeats))
+        report.timed("pdf_s", measure(lambda: pipeline("pdf"), settings.repeats))
+        report.timed("docx_s", measure(lambda: pipeline("docx"), settings.repeats))
+        report.results["pdf_pages"] = page_count(pipeline("pdf"))
+
+
+# --- the command line as a subprocess ----------------------------------------------------------
+
+
+def cli_command(report: Report) -> list[str]:
+    """The ``briefgen`` console script next to this Python, else ``python -m briefgen``."""
+    script = Path(sys.executable).parent / "briefgen"
+    if script.exists():
+        return [str(script)]
+    report.notes.append(f"no briefgen script next to {sys.executable}: using python -m briefgen")
+    return [sys.executable, "-m", "briefgen"]
+
+
+def quiet_run(command: list[str]) -> None:
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def bench_help(report: Report, settings: Settings, cli: list[str]) -> None:
+    """help_s: ``briefgen --help`` as a subprocess, median wall time after one warm-up."""
+    report.timed("help_s", measure(lambda: quiet_run([*cli, "--help"]), settings.repeats))
