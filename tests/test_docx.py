@@ -30,11 +30,11 @@ from docx.text.paragraph import Paragraph
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError
 from briefgen.log import collect
-from briefgen.writers.docx.office import convert_to_pdf, pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
 from briefgen.writers.docx import write as write_docx
+from briefgen.writers.docx.office import convert_to_pdf, pdf_outline
 
 EPOCH = "1749081600"  # 5 June 2025, 00:00 UTC
 AUDIENCES = ("business", "government")

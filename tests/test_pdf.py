@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from briefgen.build import BuildRequest, build
 from briefgen.log import collect
-from briefgen.writers.docx.office import pdf_outline
 from briefgen.paths import builtin_content
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
+from briefgen.writers.docx.office import pdf_outline
 from briefgen.writers.pdf import write as write_pdf
 
 EPOCH = "1749081600"  # 5 June 2025, 00:00 UTC

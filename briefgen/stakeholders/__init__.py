@@ -199,7 +199,7 @@ def _read_csv(
 
 def _parse_yaml(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
     """The loader's checks and event walk on bytes already read."""
-    from .loader import parse_bytes
+    from ..loader import parse_bytes
 
     return parse_bytes(raw, name)
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from briefgen.errors import BriefgenError, ContentError, Problem
 from briefgen.loader import load_file
-from briefgen.safe import XML_UNSAFE
 from briefgen.render import markdown_block, markdown_inline, render
+from briefgen.safe import XML_UNSAFE
 from briefgen.tailor import Options, tailor
 from briefgen.validate import validate
 from briefgen.writers import WriteOptions

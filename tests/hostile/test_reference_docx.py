@@ -34,8 +34,8 @@ from briefgen.log import collect
 from briefgen.paths import builtin_templates
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
-from briefgen.writers.docx.reference import MAX_REFERENCE_BYTES, MAX_REFERENCE_MEMBERS, check_reference
 from briefgen.writers.docx import write as write_docx
+from briefgen.writers.docx.reference import MAX_REFERENCE_BYTES, MAX_REFERENCE_MEMBERS, check_reference
 
 from .helpers import (
     MINI,

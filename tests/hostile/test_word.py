@@ -24,8 +24,8 @@ from docx.oxml.ns import qn
 from briefgen.log import collect
 from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
-from briefgen.writers.docx.reference import MAX_REFERENCE_BYTES
 from briefgen.writers.docx import write as write_docx
+from briefgen.writers.docx.reference import MAX_REFERENCE_BYTES
 
 from .helpers import (
     MINI,
