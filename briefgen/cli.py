@@ -18,64 +18,9 @@ from typing import Any
 import click
 
 from . import __version__
+from .flags import CONTENT_MANY, LENGTH, LOOK, OUT, FormatList, Identifier, IdentifierList, content_option
 from .paths import builtin_content
-from .writers import FORMAT_NAMES
-
-
-class FormatList(click.ParamType):
-    """A comma-separated list of output formats, e.g. ``pdf,docx``."""
-
-    name = "FORMATS"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[str, ...]:
-        if isinstance(value, tuple):
-            return value
-        names = tuple(dict.fromkeys(v.strip().lower() for v in str(value).split(",") if v.strip()))
-        if not names:
-            self.fail("give at least one format", param, ctx)
-        for name in names:
-            if name not in FORMAT_NAMES:
-                self.fail(f"unknown format {name!r}; choose from: {', '.join(FORMAT_NAMES)}", param, ctx)
-        return names
-
-
-class Identifier(click.ParamType):
-    """An id as used in content: lower-case letters, digits and hyphens."""
-
-    name = "ID"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        import re
-
-        text = str(value).strip()
-        if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", text):
-            self.fail(f"{text!r} is not an id (lower-case letters, digits, hyphens)", param, ctx)
-        return text
-
-
-class IdentifierList(Identifier):
-    """One or more ids separated by commas, e.g. ``cybersecurity,emerging-tech``."""
-
-    name = "ID[,ID...]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, tuple):
-            return value
-        parts = [p for p in str(value).split(",") if p.strip()]
-        if not parts:
-            self.fail("give at least one id", param, ctx)
-        return tuple(super(IdentifierList, self).convert(p, param, ctx) for p in parts)
-
-
-def content_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--content",
-        type=click.Path(exists=True, path_type=Path),
-        default=None,
-        help="Content file or folder (default: the shipped EU strategy).",
-    )(func)
+from .writers import BATCH_FORMATS
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,73 +76,6 @@ def show_warnings() -> None:
     if not any(isinstance(h, _EchoWarnings) for h in logger.handlers):
         logger.addHandler(_EchoWarnings(logging.WARNING))
         logger.setLevel(logging.INFO)
-
-
-def options(*decorators: Callable[..., Any]) -> Callable[..., Any]:
-    """Apply several Click options at once (shared by ``build`` and ``batch``)."""
-
-    def apply(func: Callable[..., Any]) -> Callable[..., Any]:
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
-
-    return apply
-
-
-CONTENT_MANY = click.option(
-    "--content",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Content file or folder (default: the shipped EU strategy); repeat to add files, "
-    "e.g. a new audience.",
-)
-OUT = click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("output"),
-    show_default=True,
-    help="Output folder.",
-)
-LENGTH = click.option(
-    "--length",
-    type=click.Choice(["full", "summary"]),
-    default="full",
-    show_default=True,
-    help="summary: a one-to-two page executive brief.",
-)
-LOOK = options(
-    click.option(
-        "--templates",
-        multiple=True,
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="Template folder searched before the built-in templates (repeatable).",
-    ),
-    click.option(
-        "--pdf-variant",
-        type=click.Choice(["pdf/ua-1", "pdf/a-3b"]),
-        default=None,
-        help="PDF standard to follow (default: tagged PDF).",
-    ),
-    click.option(
-        "--page-size",
-        type=click.Choice(["a4", "letter"]),
-        default=None,
-        help="Page size (default: the theme's, else A4).",
-    ),
-    click.option(
-        "--theme",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None,
-        help="Theme file (TOML): organisation, logo, colours, fonts, page size, footer; PDF, HTML and Word.",
-    ),
-    click.option(
-        "--reference-docx",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default=None,
-        help="Word template whose styles, page set-up, headers and footers the .docx takes.",
-    ),
-    click.option("--strict", is_flag=True, help="Treat warnings as errors."),
-)
 
 
 @main.command()
@@ -302,7 +180,7 @@ def build(
     "--format",
     "formats",
     type=FormatList(),
-    default="pdf,docx",
+    default=",".join(BATCH_FORMATS),
     show_default=True,
     help="Comma-separated: html,pdf,docx for every stakeholder; a row's 'formats' column adds to them "
     "and chooses what its e-mail draft attaches.",

@@ -24,6 +24,7 @@ from ..resources import MAX_RESOURCE_BYTES
 from ..stakeholders import Stakeholder
 from ..tailor import Length
 from ..unpack import MAX_PACKAGE_BYTES
+from ..writers import BATCH_FORMATS
 
 CHUNK = 4  # stakeholders per task: small enough for steady progress, large enough to amortise
 TEMPLATE_FILE_LIMIT = MAX_RESOURCE_BYTES  # larger files in a template folder are never used
@@ -41,7 +42,7 @@ class BatchRequest:
     stakeholders: Path
     content: tuple[Path, ...]
     out: Path
-    formats: tuple[str, ...] = ("pdf", "docx")
+    formats: tuple[str, ...] = BATCH_FORMATS
     jobs: int | None = None  # None: one worker per usable core
     force: bool = False
     name_pattern: str = DEFAULT_PATTERN

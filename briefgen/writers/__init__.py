@@ -2,9 +2,10 @@
 
 Each format lives in its own module or package under :mod:`briefgen.writers` (see
 :mod:`briefgen.writers.base` for what it offers) and is the only place its library is imported:
-WeasyPrint and pikepdf under ``pdf/``, python-docx under ``docx/``. Formats are imported only
-when used, so a command that writes HTML never imports WeasyPrint or python-docx. A new format
-needs its module and one line in :data:`FORMATS`; nothing else names formats.
+WeasyPrint and pikepdf under ``pdf/``, python-docx under ``docx/``. A format is imported only
+when it writes (or when ``doctor`` asks it what this machine offers), so a command that writes
+HTML never imports WeasyPrint or python-docx. A new format needs its module and one line in
+:data:`FORMATS`.
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ FORMATS: dict[str, Format] = {
 }
 #: Every format name, in the order formats are listed and built.
 FORMAT_NAMES = tuple(FORMATS)
+#: What ``briefgen batch`` builds for every stakeholder unless ``--format`` says otherwise.
+BATCH_FORMATS = ("pdf", "docx")
 
 __all__ = [
+    "BATCH_FORMATS",
     "FORMATS",
     "FORMAT_NAMES",
     "Check",

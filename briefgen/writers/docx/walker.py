@@ -9,7 +9,7 @@ python-docx (and :mod:`briefgen.writers.docx.oxml` for what python-docx lacks) f
   linked to the heading bookmarks;
 * every numbered list gets its own numbering instance that restarts at 1;
 * hyperlinks are real, for ``http(s):`` and ``mailto:`` only;
-* a style the reference lacks falls back (:data:`FALLBACK`) with one warning;
+* a style the reference lacks falls back (:data:`~briefgen.writers.docx.styles.FALLBACK`) with one warning;
 * anything outside the documented set is a warning naming the element, and its text is kept.
 """
 
@@ -38,56 +38,18 @@ from .oxml import (
     keep_row_whole,
     set_numbering,
 )
+from .styles import (
+    CONTAINER_STYLES,
+    CONTAINERS,
+    HEADING_STYLES,
+    HEADINGS,
+    INLINE,
+    PARAGRAPH_CLASSES,
+    available_style,
+    breaks_before,
+)
 
 SPACES = re.compile(r"[ \t\n\r\f]+")
-
-HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
-HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
-CONTAINERS = {"section", "article", "div", "footer", "main", "aside", "nav", "header", "body"}
-INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup"}
-PARAGRAPH_CLASSES = {
-    "lead": "Lead",
-    "note": "Note",
-    "meta": "Meta",
-    "links": "Links",
-    "callout-title": "Callout Title",
-    "figure-value": "Figure Value",
-    "figure-label": "Figure Label",
-    "cover-kicker": "Cover Kicker",
-    "title": "Title",
-    "subtitle": "Subtitle",
-    "prepared-for": "Prepared For",
-    "toc-title": "TOC Heading",
-}
-CONTAINER_STYLES = {"callout-actions": "Key Actions", "callout": "Callout", "colophon": "Colophon"}
-# Fallbacks for styles a reference document may lack.
-FALLBACK = {
-    "Key Actions": "Callout",
-    "Callout Title": "Callout",
-    "Figure Value": "Callout",
-    "Figure Label": "Callout",
-    "Callout": "Normal",
-    "Cover Kicker": "Subtitle",
-    "Cover Meta": "Normal",
-    "Prepared For": "Normal",
-    "Lead": "Normal",
-    "Note": "Normal",
-    "Meta": "Normal",
-    "Links": "Normal",
-    "Colophon": "Normal",
-    "TOC Heading": "Heading 1",
-    "Subtitle": "Normal",
-    "Title": "Normal",
-    "Caption": "Normal",
-    "Quote": "Normal",
-    "List Paragraph": "Normal",
-    "TOC 1": "Normal",
-    "TOC 2": "Normal",
-    "Header": "Normal",
-    "Footer": "Normal",
-    "Table Text": "Normal",
-    "Table Heading": "Table Text",
-}
 
 
 @dataclass
@@ -121,11 +83,7 @@ class Walker:
     def style(self, name: str) -> str:
         """The style ``name`` if the reference has it, else its fallback (with one warning)."""
         wanted = name
-        while name not in self.styles:
-            fallback = FALLBACK.get(name, "Normal")
-            if name == fallback:
-                break
-            name = fallback
+        name = available_style(name, self.styles)
         if name != wanted and wanted not in self.warned:
             self.warned.add(wanted)
             warn("reference document has no style %r; using %r", wanted, name)
@@ -155,7 +113,7 @@ class Walker:
         """Whether style ``name`` (or a style it is based on) starts a new page; cached."""
         key = f"break:{name}"
         if key not in self.cache:
-            self.cache[key] = _breaks_before(self.styles.get(name))
+            self.cache[key] = breaks_before(self.styles.get(name))
         return bool(self.cache[key])
 
     def paragraph(self, style: str) -> Any:
@@ -521,16 +479,6 @@ class Walker:
             self.set_style(end, "Normal")
             field_char(end, "end")
         self.page_break()
-
-
-def _breaks_before(style: Any) -> bool:
-    """Whether a paragraph style (or a style it is based on) starts a new page."""
-    while style is not None:
-        value = style.paragraph_format.page_break_before
-        if value is not None:
-            return bool(value)
-        style = style.base_style
-    return False
 
 
 def _trim(p: Any) -> None:

@@ -1,7 +1,7 @@
 """Turn the HTML intermediate form into a tagged PDF: the PDF format's entry.
 
-The only package that imports WeasyPrint and pikepdf, and only when a PDF is written: ``doctor``
-asks :func:`checks` what this machine offers. Its modules, one job each:
+The only package that imports WeasyPrint and pikepdf, and only when a PDF is written or
+``doctor`` asks :func:`checks` what this machine offers. Its modules, one job each:
 
 * :mod:`.engine`: WeasyPrint: the safe fetcher, stylesheets, prepare, lay out, finish;
 * :mod:`.covers`: the group writer of a batch (one laid-out body, a cover per stakeholder);
@@ -36,12 +36,12 @@ def for_group(options: WriteOptions, render: Render) -> GroupWriter:
 
 
 def checks() -> list[Check]:
-    """WeasyPrint, Pango and the HarfBuzz subsetter, as ``briefgen doctor`` reports them."""
+    """WeasyPrint, Pango, the HarfBuzz subsetter and the shipped fonts, for ``briefgen doctor``."""
     try:
         import weasyprint
         from weasyprint.text.ffi import harfbuzz, harfbuzz_subset, pango
     except (ImportError, OSError) as exc:
-        return [Check("weasyprint", "fail", f"cannot load ({exc}); PDF output is unavailable")]
+        return [Check("weasyprint", "fail", f"cannot load ({exc}); PDF output is unavailable"), _fonts()]
     found = [Check("weasyprint", "ok", weasyprint.__version__)]
     pango_version = pango.pango_version()
     major, minor = pango_version // 10000, pango_version // 100 % 100
@@ -58,4 +58,14 @@ def checks() -> list[Check]:
             "(install the Debian package libharfbuzz-subset0; scripts/setup.sh does)",
         )
     )
-    return found
+    return [*found, _fonts()]
+
+
+def _fonts() -> Check:
+    """The shipped fonts every PDF is set in (the output never depends on the machine's fonts)."""
+    from ...paths import builtin_templates
+
+    fonts = sorted((builtin_templates() / "fonts").glob("*.ttf"))
+    return Check(
+        "shipped fonts", "ok" if len(fonts) >= 8 else "fail", f"{len(fonts)} font files in templates/fonts"
+    )
