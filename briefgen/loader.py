@@ -20,6 +20,7 @@ files, except ``audiences``, whose entries may live one per file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -48,6 +49,7 @@ class Loaded:
     positions: dict[PathKey, tuple[str, int, int]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    digest: str = ""  # sha256 over each file's name and the bytes read, in order
 
     def locate(self, path: PathKey) -> tuple[str, int, int]:
         """Return the position of ``path`` or of its nearest ancestor that has one."""
@@ -105,27 +107,31 @@ def load_file(
     A file found in a content folder (``within``) must really lie in it: a
     link out of the folder is refused, as is anything but a regular file.
     """
+    raw, problems = read_file(path, within)
+    return parse_bytes(raw, display_name(path)) if raw is not None else (None, {}, problems)
 
+
+def read_file(path: Path, within: Path | None = None) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of one content file, read once through the opener, or the problem that stops it."""
     name = display_name(path)
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            return None, {}, [Problem(name, 1, 1, "", "not a regular file")]
+            return None, [Problem(name, 1, 1, "", "not a regular file")]
         limit = limits.current().content_bytes
         if info.st_size > limit:
             message = f"file is {info.st_size:,} bytes; the limit is {limit:,} (content_mb in [limits])"
-            return None, {}, [Problem(name, 1, 1, "", message)]
+            return None, [Problem(name, 1, 1, "", message)]
         if within is not None and not opener.inside(path, within):
-            return None, {}, [Problem(name, 1, 1, "", "a link out of its content folder; not read")]
-        raw = opener.read(path, limit, within=within)
+            return None, [Problem(name, 1, 1, "", "a link out of its content folder; not read")]
+        return opener.read(path, limit, within=within), []
     except opener.InputRefused as exc:
         message = exc.message.removeprefix(f"{path}: ")
         if "over the limit" in message or "past the limit" in message:
             message = f"file is over the limit of {limit:,} bytes (content_mb in [limits])"
-        return None, {}, [Problem(name, 1, 1, "", message)]
+        return None, [Problem(name, 1, 1, "", message)]
     except OSError as exc:
-        return None, {}, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
-    return parse_bytes(raw, name)
+        return None, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
 
 
 def parse_bytes(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, int, int]], list[Problem]]:
@@ -259,8 +265,12 @@ def load(source: Path | tuple[Path, ...]) -> Loaded:
     if result.problems or not files:
         return result
     owners: dict[PathKey, str] = {}
+    digest = hashlib.sha256()
     for path in files:
-        data, positions, problems = load_file(path, folders.get(path))
+        raw, problems = read_file(path, folders.get(path))
+        if raw is not None:  # the digest is of the very bytes parsed, never of a second read
+            digest.update(path.name.encode() + b"\0" + raw + b"\0")
+            data, positions, problems = parse_bytes(raw, display_name(path))
         result.problems.extend(problems)
         if problems:
             continue
@@ -297,6 +307,7 @@ def load(source: Path | tuple[Path, ...]) -> Loaded:
             owners[(key,)] = name
             result.data[key] = value
             _copy_positions(positions, result.positions, (key,))
+    result.digest = digest.hexdigest()
     return result
 
 

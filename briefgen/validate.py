@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,16 +32,6 @@ def _message(error: dict[str, Any]) -> str:
     return msg[0].lower() + msg[1:] if msg else kind
 
 
-def content_digest(files: list[Path] | tuple[Path, ...]) -> str:
-    """sha256 over the names and bytes of the content files, in order."""
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.name.encode() + b"\0")
-        h.update(path.read_bytes())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
 def problems_from_model(loaded: Loaded) -> tuple[Strategy | None, list[Problem]]:
     """Validate loaded data against the model and check its cross-references, in one pass."""
     from pydantic import ValidationError
@@ -70,4 +59,4 @@ def validate(source: Path | tuple[Path, ...]) -> Content:
     strategy, problems = problems_from_model(loaded)
     if problems or strategy is None:
         raise ContentError(problems)
-    return Content(strategy, tuple(loaded.files), content_digest(loaded.files))
+    return Content(strategy, tuple(loaded.files), loaded.digest)
