@@ -65,6 +65,7 @@ class Stamps:
     def write(self, document: Rendered, reader: Stakeholder, shared: bool) -> Written:
         """The Word brief of ``document``, which was rendered for ``reader``."""
         from .package import pack, unpack
+        from .sanitize import check_written
 
         values = {f: getattr(reader, f) for f in FIELDS}
         if not all(plain(v) for v in values.values() if v):
@@ -87,6 +88,7 @@ class Stamps:
             else data
             for name, data in stamp.parts.items()
         }
+        check_written(parts)  # the same last look as every brief written whole
         return Written(pack(parts, self.options.source_date_epoch), reused=reused)
 
 
