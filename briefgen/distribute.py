@@ -186,6 +186,9 @@ def draft(delivery: Delivery, out: Path, sending: Sending) -> bytes:
         maintype, subtype = writers.mime(name)
         data = read_back(out, name, record)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    if message.is_multipart():  # a boundary from what the message holds, not a random one: reproducible
+        seed = "\0".join([address, subject, body, *(str(record.get("sha256")) for _, record in chosen)])
+        message.set_boundary(f"briefgen-{sha256(seed.encode('utf-8', 'surrogateescape'))[:40]}")
     return message.as_bytes()
 
 
