@@ -48,13 +48,14 @@ def test_drafts_are_byte_identical_across_runs_with_source_date_epoch(
 
 def test_a_draft_parses_as_a_message_with_its_brief_attached(tmp_path: Path, two_lists: Path) -> None:
     out = tmp_path / "out"
-    args = ["batch", str(two_lists), "--content", str(builtin_content()), "--format", "html", "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--eml"])
+    args = ["batch", str(two_lists), "--content", str(builtin_content()), "--format", "html"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--eml"])
     assert result.exit_code == 0, result.output
     message = email.message_from_bytes(drafts(out)["Adriatic-Cloud-Ana-Novak.eml"], policy=policy.default)
     assert message["To"] == "Ana Novak <ana@example.org>"
     assert message.get_boundary().startswith("briefgen-")
-    attachments = [(part.get_filename(), part.get_payload(decode=True)) for part in message.iter_attachments()]
+    parts = list(message.iter_attachments())
+    attachments = [(part.get_filename(), part.get_payload(decode=True)) for part in parts]
     assert [name for name, _ in attachments] == ["Adriatic-Cloud-Ana-Novak.html"]
     assert attachments[0][1] == (out / "Adriatic-Cloud-Ana-Novak.html").read_bytes()
     body = message.get_body(("plain",)).get_content()
