@@ -1,20 +1,22 @@
-"""Shared fixtures: a Click runner, the shipped content, a mini fixture and copies to break."""
+"""Shared fixtures: a Click runner, the shipped content and its briefs, a mini fixture, copies to break.
+
+Plain helpers and constants live in helpers.py (``from helpers import ...``), not here.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import EPOCH, MINI
 
 from briefgen import limits
+from briefgen.build import BuildRequest, build
 from briefgen.paths import builtin_content
 from briefgen.validate import Content, validate
-
-DATA = Path(__file__).parent / "data"
-MINI = DATA / "mini"
-GOLDEN = DATA / "golden"
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +39,32 @@ def shipped() -> Content:
     return validate(builtin_content())
 
 
+@pytest.fixture(scope="session")
+def shipped_briefs(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, Path]]:
+    """Build the shipped content's audiences in the formats asked for, each format once per session.
+
+    ``shipped_briefs("pdf", "html")`` returns ``{"business.pdf": path, ...}`` for those formats. A
+    format already built for an earlier caller is reused, so however the modules that ask are ordered
+    or selected, no brief is built twice. Builds use ``SOURCE_DATE_EPOCH=EPOCH`` and must not warn.
+    """
+    made: dict[str, Path] = {}  # "business.pdf" -> path, for every format built so far
+    built_formats: set[str] = set()
+
+    def briefs(*formats: str) -> dict[str, Path]:
+        missing = tuple(f for f in formats if f not in built_formats)
+        if missing:
+            out = tmp_path_factory.mktemp("shipped-" + "-".join(missing))
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+                result = build(BuildRequest(content=builtin_content(), out=out, formats=missing))
+            assert not result.warnings, result.warnings
+            made.update({f"{r.audience}.{r.format}": out / r.path for r in result.files})
+            built_formats.update(missing)
+        return {key: path for key, path in made.items() if key.rsplit(".", 1)[1] in formats}
+
+    return briefs
+
+
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A private copy of the shipped content at ``./content`` (relative to the test's cwd)."""
@@ -51,28 +79,6 @@ def mini_copy(tmp_path: Path) -> Path:
     target = tmp_path / "mini"
     shutil.copytree(MINI, target)
     return target
-
-
-def line_of(text: str, needle: str) -> int:
-    """1-based line of the only occurrence of ``needle`` in ``text``."""
-    assert text.count(needle) == 1, f"{needle!r} occurs {text.count(needle)} times"
-    return text[: text.index(needle)].count("\n") + 1
-
-
-def column_of(text: str, needle: str, offset: int = 0) -> int:
-    """1-based column of the only occurrence of ``needle`` (plus ``offset`` characters)."""
-    assert text.count(needle) == 1, f"{needle!r} occurs {text.count(needle)} times"
-    start = text.index(needle) + offset
-    return start - (text.rfind("\n", 0, start) + 1) + 1
-
-
-def replace_once(path: Path, old: str, new: str) -> str:
-    """Replace the single occurrence of ``old`` in ``path``; return the new text."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path.name}"
-    text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
-    return text
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import email
 import email.policy
 import hashlib
 import io
-import json
 import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import entries, manifest
 from pypdf import PdfReader
 
 from briefgen.cli import main
@@ -23,14 +23,6 @@ EXAMPLE = builtin_content() / "stakeholders.example.csv"
 
 def person(ident: str, name: str, organisation: str, audience: str = "business", **extra: str) -> dict:
     return {"id": ident, "name": name, "organisation": organisation, "audience": audience, **extra}
-
-
-def manifest(out: Path) -> dict:
-    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-
-
-def entries(out: Path) -> dict[str, dict]:
-    return {entry["id"]: entry for entry in manifest(out)["stakeholders"]}
 
 
 def pdf_pages(data: bytes) -> list[str]:

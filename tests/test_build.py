@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import MINI
+from helpers import MINI
 
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError, UsageError

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import column_of, line_of, replace_once
+from helpers import column_of, line_of, replace_once
 
 from briefgen import __version__
 from briefgen.cli import main

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 import json
@@ -10,12 +9,11 @@ import os
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import lxml.etree
-import lxml.html
 import pypandoc
 import pypdf
 import pytest
@@ -26,18 +24,16 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, RGBColor
 from docx.text.paragraph import Paragraph
+from helpers import AUDIENCES, EPOCH, html_headings, html_tree, small, squeeze, tiny_png
 
 from briefgen.build import BuildRequest, build
 from briefgen.errors import RenderError
 from briefgen.log import collect
 from briefgen.paths import builtin_content
-from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
 from briefgen.writers.docx import write as write_docx
 from briefgen.writers.docx.office import convert_to_pdf, pdf_outline
 
-EPOCH = "1749081600"  # 5 June 2025, 00:00 UTC
-AUDIENCES = ("business", "government")
 SAFE_TARGETS = ("http://", "https://", "mailto:")
 TOC_INSTRUCTION = 'TOC \\o "1-2"'
 NS = {
@@ -58,31 +54,9 @@ SETTINGS_RELS = (
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Both shipped audiences as Word, HTML and PDF, built once for the module."""
-    out = tmp_path_factory.mktemp("docx")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    try:
-        result = build(BuildRequest(content=builtin_content(), out=out, formats=("docx", "html", "pdf")))
-    finally:
-        mp.undo()
-    assert not result.warnings, result.warnings
-    return {f"{r.audience}.{r.format}": out / r.path for r in result.files}
-
-
-def html_tree(path: Path) -> Any:
-    return lxml.html.parse(str(path)).getroot()
-
-
-def squeeze(text: str) -> str:
-    """Collapse runs of whitespace, as a reader sees them."""
-    return " ".join(text.split())
-
-
-def html_headings(tree: Any, levels: str = "123") -> list[tuple[int, str]]:
-    tags = [f"h{n}" for n in levels]
-    return [(int(h.tag[1]), squeeze(h.text_content())) for h in tree.iter(*tags)]
+def built(shipped_briefs: Callable[..., dict[str, Path]]) -> dict[str, Path]:
+    """Both shipped audiences as Word, HTML and PDF, built once for the session."""
+    return shipped_briefs("docx", "html", "pdf")
 
 
 def xp(element: Any, expression: str) -> Any:
@@ -111,11 +85,6 @@ def heading_paragraphs(doc: Any) -> list[tuple[int, str, Any]]:
         if name.startswith("Heading "):
             found.append((int(name.split()[-1]), squeeze(text_of(p)), p))
     return found
-
-
-def outline(reader: pypdf.PdfReader) -> list[tuple[int, str, int]]:
-    """Flatten PDF bookmarks into (level, title, 1-based page)."""
-    return pdf_outline(reader)
 
 
 def toc_paragraphs(doc: Any) -> list[Any]:
@@ -216,7 +185,7 @@ def test_headings_use_builtin_styles_in_html_and_pdf_order(built: dict[str, Path
     expected = html_headings(html_tree(built[f"{audience}.html"]))
     assert len(expected) >= 8
     assert [(level, text) for level, text, _ in headings] == expected
-    pdf_marks = outline(pypdf.PdfReader(built[f"{audience}.pdf"]))
+    pdf_marks = pdf_outline(pypdf.PdfReader(built[f"{audience}.pdf"]))
     assert [(level, squeeze(title)) for level, title, _ in pdf_marks] == expected
     for level in (1, 2, 3):
         style = doc.styles[f"Heading {level}"]
@@ -588,12 +557,6 @@ def evil_reference(path: Path) -> Path:
     return path
 
 
-def small(body: str) -> Rendered:
-    head = '<!DOCTYPE html><html lang="en"><head><title>T</title></head>'
-    html = f'{head}<body><h1 id="a">A</h1>{body}</body></html>'
-    return Rendered(html=html, title="T", language="en", template="t")
-
-
 def test_external_links_in_the_reference_are_removed_with_a_warning(tmp_path: Path) -> None:
     reference = evil_reference(tmp_path / "evil.docx")
     assert len(external_relationships(reference.read_bytes())) == 3
@@ -681,14 +644,6 @@ def test_reference_that_is_not_a_word_file_is_an_error(
 
 def paragraph_texts(doc: Any) -> list[str]:
     return [text_of(p) for p in body_paragraphs(doc)]
-
-
-def tiny_png() -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), (18, 60, 105)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def media(data: bytes) -> list[str]:
@@ -910,6 +865,6 @@ def test_docx_refresh_writes_the_real_page_numbers(
     assert pages == sorted(pages), "page numbers go backwards"
     assert pages[0] >= 3, "the cover and the contents come before the first chapter"
     reader = pypdf.PdfReader(office_pdf(soffice, docx, tmp_path / "lo"))
-    marks = [(squeeze(title), page) for level, title, page in outline(reader) if level <= 2]
+    marks = [(squeeze(title), page) for level, title, page in pdf_outline(reader) if level <= 2]
     assert [title for title, _ in marks] == [title for title, _ in entries]
     assert marks == [(title, page) for title, page in zip([t for t, _ in entries], pages, strict=True)]

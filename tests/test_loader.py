@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import column_of, line_of
+from helpers import column_of, line_of
 
 from briefgen.errors import Problem
 from briefgen.loader import MAX_DEPTH, load, load_file

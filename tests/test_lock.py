@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from helpers import briefgen_command
 
 from briefgen.output import folder_lock
 
@@ -20,7 +21,7 @@ ROWS = [
 
 
 def briefgen(cwd: Path, *args: str | Path) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "briefgen", *(str(a) for a in args)]
+    command = briefgen_command(*args)
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -67,17 +68,7 @@ def test_a_second_batch_waits_then_finds_everything_up_to_date(stakeholder_list,
     assert finish(first)[0] == 0
     with (tmp_path / "err.txt").open("w", encoding="utf-8") as err:
         with folder_lock(out):
-            command = [
-                sys.executable,
-                "-m",
-                "briefgen",
-                "batch",
-                str(listing),
-                "--format",
-                "html",
-                "--out",
-                str(out),
-            ]
+            command = briefgen_command("batch", listing, "--format", "html", "--out", out)
             waiting = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True)
             try:
                 wait_for_line(
@@ -110,16 +101,7 @@ def test_build_waits_for_the_folder_too(tmp_path: Path):
     out.mkdir()
     with (tmp_path / "err.txt").open("w", encoding="utf-8") as err:
         with folder_lock(out):
-            command = [
-                sys.executable,
-                "-m",
-                "briefgen",
-                "build",
-                "--audience",
-                "business",
-                "--format",
-                "html",
-            ]
+            command = briefgen_command("build", "--audience", "business", "--format", "html")
             process = subprocess.Popen(
                 [*command, "--out", str(out)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=err
             )

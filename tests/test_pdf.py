@@ -5,48 +5,31 @@ from __future__ import annotations
 import http.server
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdf
 import pytest
 from click.testing import CliRunner
+from helpers import AUDIENCES, EPOCH, html_headings, small, tiny_png
 
 from briefgen.build import BuildRequest, build
 from briefgen.log import collect
 from briefgen.paths import builtin_content
-from briefgen.render import Rendered
 from briefgen.writers import WriteOptions
 from briefgen.writers.docx.office import pdf_outline
 from briefgen.writers.pdf import write as write_pdf
 
-EPOCH = "1749081600"  # 5 June 2025, 00:00 UTC
-AUDIENCES = ("business", "government")
-
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Both shipped audiences as PDF and HTML, built once for the module."""
-    out = tmp_path_factory.mktemp("pdf")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    try:
-        result = build(BuildRequest(content=builtin_content(), out=out, formats=("pdf", "html")))
-    finally:
-        mp.undo()
-    assert not result.warnings, result.warnings
-    return {f"{r.audience}.{r.format}": out / r.path for r in result.files}
+def built(shipped_briefs: Callable[..., dict[str, Path]]) -> dict[str, Path]:
+    """Both shipped audiences as PDF and HTML, built once for the session."""
+    return shipped_briefs("pdf", "html")
 
 
 def outline(reader: pypdf.PdfReader) -> list[tuple[int, str, int]]:
     """Flatten the bookmarks into (level, title, 0-based page index)."""
     return [(level, title, page - 1) for level, title, page in pdf_outline(reader)]
-
-
-def html_headings(path: Path) -> list[tuple[int, str]]:
-    import lxml.html
-
-    doc = lxml.html.fromstring(path.read_text(encoding="utf-8"))
-    return [(int(h.tag[1]), " ".join(h.text_content().split())) for h in doc.iter("h1", "h2", "h3")]
 
 
 def squash(text: str) -> str:
@@ -117,12 +100,6 @@ def test_rebuild_is_byte_identical(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     build(BuildRequest(content=builtin_content(), out=tmp_path, formats=("pdf",), audiences=("business",)))
     assert (tmp_path / "business-brief.pdf").read_bytes() == built["business.pdf"].read_bytes()
-
-
-def small(body: str) -> Rendered:
-    head = '<!DOCTYPE html><html lang="en"><head><title>T</title></head>'
-    html = f'{head}<body><h1 id="a">A</h1>{body}</body></html>'
-    return Rendered(html=html, title="T", language="en", template="test")
 
 
 class CountingHandler(http.server.BaseHTTPRequestHandler):
@@ -210,17 +187,6 @@ def test_strict_turns_a_refused_resource_into_an_error(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "refused to fetch http://127.0.0.1:9/x.css" in result.output
     assert not (tmp_path / "o" / "business-brief.pdf").exists()
-
-
-def tiny_png() -> str:
-    import base64
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), (18, 60, 105)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def test_image_without_alternative_text_is_a_warning() -> None:

@@ -17,15 +17,13 @@ from collections import Counter
 
 import lxml.html
 import pytest
-from conftest import GOLDEN, MINI, replace_once
+from helpers import AUDIENCES, GOLDEN, MINI, replace_once
 
 from briefgen.errors import RenderError
 from briefgen.render import render
 from briefgen.stakeholders import Stakeholder
 from briefgen.tailor import Options, tailor
 from briefgen.validate import validate
-
-AUDIENCES = ("business", "government")
 
 
 def parse(html: str):

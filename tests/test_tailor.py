@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import replace_once
+from helpers import replace_once
 
 from briefgen.errors import UsageError
 from briefgen.stakeholders import Stakeholder

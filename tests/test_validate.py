@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import column_of, line_of, replace_once
+from helpers import column_of, line_of, replace_once
 
 from briefgen.errors import ContentError
 from briefgen.paths import builtin_content

@@ -8,12 +8,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import briefgen_command
 from pypdf import PdfReader
 
 from briefgen.cli import main
@@ -156,17 +156,7 @@ def test_a_batch_killed_with_sigkill_leaves_only_complete_files_and_a_rerun_fini
     listing = tmp_path / "list.csv"
     listing.write_text("\n".join(lines[:9]) + "\n", encoding="utf-8")  # header + 8 stakeholders
     out = tmp_path / "out"
-    command = [
-        sys.executable,
-        "-m",
-        "briefgen",
-        "batch",
-        str(listing),
-        "--format",
-        "pdf,docx",
-        "--out",
-        str(out),
-    ]
+    command = briefgen_command("batch", listing, "--format", "pdf,docx", "--out", out)
     process = subprocess.Popen(
         [*command, "--jobs", "2"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import entries, manifest
 
 from briefgen.cli import main
 
@@ -39,14 +40,6 @@ def briefgen(cwd: Path, *args: str | Path, timeout: float = TIMEOUT) -> subproce
     """``briefgen ARGS`` in a subprocess: a hang fails the test after ``timeout`` instead of hanging CI."""
     command = [sys.executable, "-m", "briefgen", *(str(a) for a in args)]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def manifest(out: Path) -> dict:
-    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-
-
-def entries(out: Path) -> dict[str, dict]:
-    return {e["id"]: e for e in manifest(out)["stakeholders"]}
 
 
 def edit_entry(out: Path, ident: str, change) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 import yaml
-from conftest import column_of, line_of, replace_once
+from helpers import column_of, line_of, replace_once
 
 from briefgen import limits
 from briefgen.loader import MAX_DEPTH
