@@ -126,13 +126,8 @@ def build(
     organisation: str | None,
     sector: str | None,
     country: str | None,
-    templates: tuple[Path, ...],
-    pdf_variant: str | None,
-    page_size: str | None,
-    theme: Path | None,
-    reference_docx: Path | None,
-    strict: bool,
     docx_refresh: bool,
+    **look: Any,
 ) -> None:
     """Build briefs for one or all audiences into the output folder."""
     from .build import BuildRequest
@@ -159,13 +154,8 @@ def build(
                 region=region,
                 length=length,  # type: ignore[arg-type]
                 stakeholder=stakeholder,
-                templates=templates,
-                strict=strict,
-                pdf_variant=pdf_variant,
-                page_size=page_size,
-                theme=theme,
-                reference_docx=reference_docx,
                 docx_refresh=docx_refresh,
+                **look,  # --templates, --pdf-variant, --page-size, --theme, --reference-docx, --strict
             )
         )
     for record in result.files:
@@ -245,12 +235,6 @@ def batch(
     force: bool,
     name_pattern: str | None,
     length: str,
-    templates: tuple[Path, ...],
-    pdf_variant: str | None,
-    page_size: str | None,
-    theme: Path | None,
-    reference_docx: Path | None,
-    strict: bool,
     make_zip: bool,
     eml: bool,
     sender: str | None,
@@ -258,6 +242,7 @@ def batch(
     time_limit: float | None,
     memory_limit: int | None,
     no_wait: bool,
+    **look: Any,
 ) -> None:
     """Build a personalised brief per stakeholder in LIST (CSV or YAML), in parallel.
 
@@ -283,16 +268,11 @@ def batch(
         force=force,
         name_pattern=name_pattern or DEFAULT_PATTERN,
         length=length,  # type: ignore[arg-type]
-        templates=templates,
-        theme=theme,
-        page_size=page_size,
-        pdf_variant=pdf_variant,
-        reference_docx=reference_docx,
-        strict=strict,
         zip=make_zip,
         eml=eml,
         sender=sender,
         wait=not no_wait,
+        **look,  # --templates, --pdf-variant, --page-size, --theme, --reference-docx, --strict
     )
     from .progress import Reporter
 

@@ -103,6 +103,8 @@ LENGTH = click.option(
     show_default=True,
     help="summary: a one-to-two page executive brief.",
 )
+#: How a brief looks, for build and batch alike; the commands take these as ``**look`` and hand
+#: them to their request unchanged, so both requests carry the same six fields.
 LOOK = options(
     click.option(
         "--templates",
