@@ -151,45 +151,58 @@ def write_zip(
 
 
 def draft(delivery: Delivery, out: Path, sending: Sending) -> bytes:
-    """An unsent e-mail (RFC 5322, MIME; RFC 6532 when an address is not ASCII) carrying one
-    stakeholder's briefs, read back from ``out``."""
+    """An unsent e-mail draft carrying one stakeholder's briefs, read back from ``out``."""
+    return message(delivery, out, sending, {"X-Unsent": "1"}).as_bytes()  # clients open it as a draft
+
+
+def attachments(delivery: Delivery) -> list[tuple[str, dict[str, Any]]]:
+    """The files an e-mail to ``delivery``'s stakeholder carries: (file name, record) in format order."""
+    attach = set(delivery.attach)
+    return [(name, record) for fmt, (name, record) in delivery.files.items() if not attach or fmt in attach]
+
+
+def message(
+    delivery: Delivery, out: Path, sending: Sending, headers: dict[str, str] | None = None
+) -> EmailMessage:
+    """The e-mail (RFC 5322, MIME; RFC 6532 when an address is not ASCII) carrying one stakeholder's
+    briefs, read back from ``out``: To, From, Subject, Date, then ``headers``; the body from the
+    e-mail template; the MIME boundary from the message's own content, so it is reproducible."""
     from . import writers
     from .render import run_template
 
     person = delivery.stakeholder
-    attach = set(delivery.attach)
-    chosen = [(name, record) for fmt, (name, record) in delivery.files.items() if not attach or fmt in attach]
-    names = [name for name, _ in chosen]
+    chosen = attachments(delivery)
     text = run_template(
         EMAIL_TEMPLATE,
         sending.templates,
         stakeholder=person,
         title=delivery.title,
         audience=delivery.audience,
-        files=names,
+        files=[name for name, _ in chosen],
         sender=sending.sender,
     )
     subject, body = _split_subject(text)
     address = str(person.email)
     sender_address = parseaddr(sending.sender or "")[1]
     international = not address.isascii() or not sender_address.isascii()  # names alone fit RFC 2047
-    message = EmailMessage(policy=UTF8_MAIL if international else ASCII_MAIL)
+    mail = EmailMessage(policy=UTF8_MAIL if international else ASCII_MAIL)
     username, _, domain = address.rpartition("@")
-    message["To"] = Address(display_name=person.name or "", username=username, domain=domain)
+    mail["To"] = Address(display_name=person.name or "", username=username, domain=domain)
     if sending.sender:
-        message["From"] = sending.sender
-    message["Subject"] = subject
-    message["Date"] = format_datetime(moment(sending.epoch))
-    message["X-Unsent"] = "1"  # open as a draft in clients that know the header
-    message.set_content(body)
+        mail["From"] = sending.sender
+    mail["Subject"] = subject
+    mail["Date"] = format_datetime(moment(sending.epoch))
+    for key, value in (headers or {}).items():
+        mail[key] = value
+    mail.set_content(body)
     for name, record in chosen:
         maintype, subtype = writers.mime(name)
         data = read_back(out, name, record)
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    if message.is_multipart():  # a boundary from what the message holds, not a random one: reproducible
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    if mail.is_multipart():
         seed = "\0".join([address, subject, body, *(str(record.get("sha256")) for _, record in chosen)])
-        message.set_boundary(f"briefgen-{sha256(seed.encode('utf-8', 'surrogateescape'))[:40]}")
-    return message.as_bytes()
+        mail.set_boundary(f"briefgen-{sha256(seed.encode('utf-8', 'surrogateescape'))[:40]}")
+    return mail
 
 
 def _split_subject(text: str) -> tuple[str, str]:
