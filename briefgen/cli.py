@@ -18,7 +18,18 @@ from typing import Any
 import click
 
 from . import __version__
-from .flags import CONTENT_MANY, LENGTH, LOOK, OUT, FormatList, Identifier, IdentifierList, content_option
+from .flags import (
+    CONTENT_MANY,
+    LENGTH,
+    LOOK,
+    LOOK_NAMES,
+    OUT,
+    SMTP,
+    FormatList,
+    Identifier,
+    IdentifierList,
+    content_option,
+)
 from .paths import builtin_content
 from .writers import BATCH_FORMATS
 
@@ -225,6 +236,10 @@ def build(
     is_flag=True,
     help="Refuse at once (exit code 1) when another briefgen run is using OUT, instead of waiting.",
 )
+@click.option(
+    "--send", "send_after", is_flag=True, help="Then send each stakeholder their briefs (see send)."
+)
+@SMTP
 @handle_errors
 def batch(
     stakeholders: Path,
@@ -242,7 +257,8 @@ def batch(
     time_limit: float | None,
     memory_limit: int | None,
     no_wait: bool,
-    **look: Any,
+    send_after: bool,
+    **options: Any,
 ) -> None:
     """Build a personalised brief per stakeholder in LIST (CSV or YAML), in parallel.
 
@@ -257,6 +273,8 @@ def batch(
     from .batch import run as run_batch
     from .filenames import DEFAULT_PATTERN
 
+    look = {key: value for key, value in options.items() if key in LOOK_NAMES}
+    smtp = {key: value for key, value in options.items() if key not in LOOK_NAMES}
     flags = {"stakeholders": max_stakeholders, "brief_seconds": time_limit, "memory_mb": memory_limit}
     limits.configure({k: v for k, v in flags.items() if v is not None}, source="flag")
     request = BatchRequest(
@@ -274,16 +292,144 @@ def batch(
         wait=not no_wait,
         **look,  # --templates, --pdf-variant, --page-size, --theme, --reference-docx, --strict
     )
+    from .output import folder_lock
     from .progress import Reporter
 
-    try:
-        with Reporter() as reporter:
-            result = run_batch(request, reporter.update)
-    except Interrupted as stop:
-        click.secho(f"Error: {stop.message}", fg="red", err=True)
-        raise click.exceptions.Exit(128 + stop.signum) from None
-    reporter.summary(result, out)
-    if result.count("failed") or result.problems:
+    sending = _send_request(out, sender, look.get("templates", ()), smtp) if send_after else None
+    with folder_lock(out, wait=not no_wait, create=True):  # the batch and its sending, one run
+        try:
+            with Reporter() as reporter:
+                result = run_batch(request, reporter.update)
+        except Interrupted as stop:
+            click.secho(f"Error: {stop.message}", fg="red", err=True)
+            raise click.exceptions.Exit(128 + stop.signum) from None
+        reporter.summary(result, out)
+        failed = bool(result.count("failed") or result.problems)
+        if sending is not None:
+            failed = _send(sending) or failed
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _password(user: str | None) -> str | None:
+    """The SMTP password: from BRIEFGEN_SMTP_PASSWORD, else asked on the terminal; never from a file."""
+    import os
+
+    if not user:
+        return None
+    found = os.environ.get("BRIEFGEN_SMTP_PASSWORD")
+    if found is not None:
+        return found
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            "--smtp-user: set BRIEFGEN_SMTP_PASSWORD (no terminal to ask for the password)"
+        )
+    return click.prompt(f"SMTP password for {user}", hide_input=True, err=True)
+
+
+def _send_request(
+    out: Path, sender: str | None, templates: tuple[Path, ...], smtp: dict[str, Any], **more: Any
+) -> Any:
+    """The send request of ``briefgen send`` or ``batch --send`` from the SMTP options."""
+    from .send import SendRequest
+    from .send.smtp import Server
+
+    host = smtp.get("smtp_host")
+    server = None
+    if host:
+        server = Server(
+            host=host,
+            port=smtp.get("smtp_port"),
+            security=smtp.get("smtp_security") or "starttls",
+            user=smtp.get("smtp_user"),
+            password=None if more.get("dry_run") else _password(smtp.get("smtp_user")),
+            ca_file=smtp.get("smtp_ca"),
+            timeout=smtp.get("smtp_timeout") or 60.0,
+        )
+    return SendRequest(
+        out=out,
+        server=server,
+        sender=sender,
+        templates=tuple(templates),
+        rate_per_minute=smtp.get("rate"),
+        max_message_mb=smtp.get("max_message_mb") or 10.0,
+        retries=smtp.get("retries") if smtp.get("retries") is not None else 3,
+        retry_wait=smtp.get("retry_wait") if smtp.get("retry_wait") is not None else 2.0,
+        **more,
+    )
+
+
+def _send(request: Any) -> bool:
+    """Run a send and print what it did; True when anything failed or the run stopped."""
+    from .progress import send_line, send_summary
+    from .send import run as run_send
+
+    result = run_send(request, send_line)
+    send_summary(result, request.dry_run)
+    return bool(result.failed or result.stopped)
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--from", "sender", default=None, help="Sender address (From and envelope sender).")
+@SMTP
+@click.option(
+    "--templates",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Template folder with your email.txt.j2 (as given to batch; repeatable).",
+)
+@click.option(
+    "--only", multiple=True, help="Send only to these stakeholder ids (repeatable), for a pilot run."
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most N messages.")
+@click.option("--dry-run", is_flag=True, help="Print who would get what, and the total size; send nothing.")
+@click.option("--status", is_flag=True, help="Summarise the send journal and the batch; send nothing.")
+@click.option("--resend-uncertain", is_flag=True, help="Send again messages a crash left uncertain.")
+@click.option("--resend-changed", is_flag=True, help="Send again briefs rebuilt since they were sent.")
+@click.option("--no-wait", is_flag=True, help="Refuse at once when another briefgen run is using OUT.")
+@handle_errors
+def send(
+    out: Path,
+    sender: str | None,
+    templates: tuple[Path, ...],
+    only: tuple[str, ...],
+    limit: int | None,
+    dry_run: bool,
+    status: bool,
+    resend_uncertain: bool,
+    resend_changed: bool,
+    no_wait: bool,
+    **smtp: Any,
+) -> None:
+    """Send each stakeholder of the batch in OUT their briefs by e-mail, once.
+
+    Every step goes to OUT/send-journal.jsonl before the next: a re-run sends only
+    what was not sent. A message a crash left uncertain is not sent again without
+    --resend-uncertain (at most once); a rebuilt brief is sent again only with
+    --resend-changed. Everything is checked before the first message goes out.
+    Exit code 1 when a message failed or the server refused the login, TLS or the sender.
+    """
+    if status:
+        from .progress import send_status
+        from .send import status as read_status
+
+        send_status(read_status(out, sender))
+        return
+    ids = tuple(dict.fromkeys(i.strip() for group in only for i in group.split(",") if i.strip()))
+    request = _send_request(
+        out,
+        sender,
+        templates,
+        smtp,
+        only=ids,
+        limit=limit,
+        dry_run=dry_run,
+        resend_uncertain=resend_uncertain,
+        resend_changed=resend_changed,
+        wait=not no_wait,
+    )
+    if _send(request):
         raise click.exceptions.Exit(1)
 
 

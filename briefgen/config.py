@@ -4,7 +4,8 @@ The file is looked for in the working folder (or given with ``--config``). Its
 ``[build]`` table sets the defaults of ``briefgen build``; flags given on the
 command line override it. ``[batch]`` does the same for ``briefgen batch``
 (``name``, ``jobs``, ``zip``, ``eml``, ``from`` and the shared keys), and
-``[limits]`` changes the limits of :mod:`briefgen.limits`. Paths are relative
+``[send]`` sets the SMTP settings of ``briefgen send`` and ``briefgen batch --send``
+(never the password), and ``[limits]`` changes the limits of :mod:`briefgen.limits`. Paths are relative
 to the file's folder::
 
     [build]
@@ -25,7 +26,7 @@ from typing import Any
 from .errors import UsageError
 
 FILENAME = "briefgen.toml"
-PATH_KEYS = {"out", "reference_docx", "theme"}
+PATH_KEYS = {"out", "reference_docx", "theme", "smtp_ca"}
 PATH_LIST_KEYS = {"templates", "content"}
 LIST_KEYS = {"audience", "focus"}
 ALLOWED = {
@@ -36,6 +37,12 @@ BATCH_ALLOWED = {
     "content", "out", "templates", "formats", "name", "length", "jobs", "pdf_variant", "page_size",
     "reference_docx", "strict", "theme", "zip", "eml", "from",
 }  # fmt: skip
+#: ``[send]``: how to reach the SMTP server, for ``briefgen send`` and ``briefgen batch --send``.
+SMTP_ALLOWED = {
+    "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_ca", "smtp_timeout", "rate",
+    "max_message_mb", "retries", "retry_wait",
+}  # fmt: skip
+SEND_ALLOWED = SMTP_ALLOWED | {"from", "templates"}
 RENAMED = {"audience": "audiences", "name": "name_pattern", "zip": "make_zip", "from": "sender"}
 
 
@@ -74,19 +81,29 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     from . import limits
 
     data = read_toml(path)
-    unknown_tables = sorted(set(data) - {"build", "batch", "limits"})
+    unknown_tables = sorted(set(data) - {"build", "batch", "send", "limits"})
     if unknown_tables:
         raise UsageError(
-            f"{path}: unknown table [{unknown_tables[0]}]; briefgen.toml has [build], [batch] and [limits]"
+            f"{path}: unknown table [{unknown_tables[0]}]; "
+            "briefgen.toml has [build], [batch], [send] and [limits]"
         )
     for table in data:
         if not isinstance(data[table], dict):
             raise UsageError(f"{path}: '{table}' must be a table")
     limits.configure(data.get("limits", {}), source=f"{path}: [limits]")
     base = path.resolve().parent
+    send = data.get("send", {})
+    if any(key.replace("-", "_") in ("password", "smtp_password") for key in send):
+        raise UsageError(
+            f"{path}: [send] password: never read from a file; "
+            "set BRIEFGEN_SMTP_PASSWORD or answer the prompt"
+        )
+    send_defaults = _defaults(path, "send", send, SEND_ALLOWED, base)
+    smtp_only = {key: value for key, value in send_defaults.items() if key in SMTP_ALLOWED}
     return {
         "build": _defaults(path, "build", data.get("build", {}), ALLOWED, base),
-        "batch": _defaults(path, "batch", data.get("batch", {}), BATCH_ALLOWED, base),
+        "batch": {**smtp_only, **_defaults(path, "batch", data.get("batch", {}), BATCH_ALLOWED, base)},
+        "send": send_defaults,
     }
 
 

@@ -103,6 +103,8 @@ LENGTH = click.option(
     show_default=True,
     help="summary: a one-to-two page executive brief.",
 )
+#: The parameters of :data:`LOOK`.
+LOOK_NAMES = ("templates", "pdf_variant", "page_size", "theme", "reference_docx", "strict")
 #: How a brief looks, for build and batch alike; the commands take these as ``**look`` and hand
 #: them to their request unchanged, so both requests carry the same six fields.
 LOOK = options(
@@ -137,4 +139,82 @@ LOOK = options(
         help="Word template whose styles, page set-up, headers and footers the .docx takes.",
     ),
     click.option("--strict", is_flag=True, help="Treat warnings as errors."),
+)
+
+
+class Rate(click.ParamType):
+    """Messages per minute: ``30/min``, ``30`` or ``0.5/s``."""
+
+    name = "N/min"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number, unit = float(value), "min"
+        else:
+            text = str(value).strip().lower().replace(" ", "")
+            number_text, _, unit = text.partition("/")
+            try:
+                number = float(number_text)
+            except ValueError:
+                self.fail(f"{value!r} is not a rate such as 30/min", param, ctx)
+            unit = unit or "min"
+        if unit not in ("min", "m", "s", "sec", "h", "hour"):
+            self.fail(f"{value!r}: the unit is /min, /s or /h", param, ctx)
+        per_minute = number * {"s": 60, "sec": 60, "h": 1 / 60, "hour": 1 / 60}.get(unit, 1)
+        if not 0 < per_minute <= 100_000:
+            self.fail(f"{value!r}: give a rate above 0 and at most 100,000 a minute", param, ctx)
+        return per_minute
+
+
+#: How to reach the SMTP server, for ``send`` and ``batch --send`` alike (``[send]`` in briefgen.toml).
+SMTP = options(
+    click.option("--smtp-host", default=None, help="SMTP server to send through."),
+    click.option(
+        "--smtp-port", type=click.IntRange(1, 65535), default=None, help="Port (default: 587, 465 for ssl)."
+    ),
+    click.option(
+        "--smtp-security",
+        type=click.Choice(["starttls", "ssl", "none"]),
+        default="starttls",
+        show_default=True,
+        help="starttls: upgrade to TLS (refused if not offered); ssl: TLS from the start; none: clear text.",
+    ),
+    click.option(
+        "--smtp-user",
+        default=None,
+        help="Login name; the password comes from BRIEFGEN_SMTP_PASSWORD or a prompt.",
+    ),
+    click.option(
+        "--smtp-ca",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="CA certificates (PEM) to trust besides the system's, e.g. an organisation's own CA.",
+    ),
+    click.option(
+        "--smtp-timeout", type=click.FloatRange(1, 600), default=60.0, help="Seconds per SMTP reply."
+    ),
+    click.option(
+        "--rate", type=Rate(), default=None, help="At most this many messages a minute, e.g. 30/min."
+    ),
+    click.option(
+        "--max-message-mb",
+        type=click.FloatRange(0.01, 1024),
+        default=10.0,
+        show_default=True,
+        help="Refuse (before sending anything) a message larger than this.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(0, 20),
+        default=3,
+        show_default=True,
+        help="Tries again after a 4xx or a lost connection.",
+    ),
+    click.option(
+        "--retry-wait",
+        type=click.FloatRange(0, 3600),
+        default=2.0,
+        show_default=True,
+        help="Seconds before the first retry; doubled each time.",
+    ),
 )

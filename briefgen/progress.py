@@ -1,11 +1,13 @@
-"""Turn batch outcomes into what a person watching sees: a progress bar or plain lines, then a summary.
+"""Turn batch and send outcomes into what a person watching sees: a progress bar or plain lines,
+then a summary.
 
 On a terminal a Click progress bar runs on standard error; otherwise (a log,
 a CI job, a pipe) every stakeholder gets one plain line on standard output.
 Failures and warnings are always printed on standard error as they happen,
 and a summary closes the run: built, unchanged, failed, time, where the
 manifest and packages are, and every package (zip, e-mail draft) that could
-not be written.
+not be written. Sending prints a line per message (sent, retrying, failed) and a summary that
+names what was left alone and why (already sent, uncertain, changed, no address).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import click
 
 if TYPE_CHECKING:
     from .batch import BatchResult, Outcome
+    from .send import SendResult, Status
 
 WORDS = {"built": "built", "skipped": "unchanged", "failed": "FAILED"}
 
@@ -93,3 +96,70 @@ class Reporter:
         if failed:
             message = f"{failed} stakeholder(s) failed; see the manifest for each error"
             click.secho(message, fg="red", err=True)
+
+
+def _ids(ids: list[str], most: int = 5) -> str:
+    return ", ".join(ids[:most]) + (", ..." if len(ids) > most else "")
+
+
+def send_line(ident: str, state: str, detail: str) -> None:
+    """One line per message as it goes: sent on standard output, the rest on standard error."""
+    if state == "sent":
+        click.echo(f"sent {ident} {detail}")
+    else:
+        colour = "red" if state == "failed" else "yellow"
+        click.secho(f"{state} {ident}: {detail}", fg=colour, err=True)
+
+
+def send_summary(result: SendResult, dry_run: bool = False) -> None:
+    """Close a send (or a dry run) with the counts and what was left alone and why."""
+    if dry_run:
+        for letter in result.planned:
+            files = ", ".join(name for name, _ in letter.files)
+            size = result.sizes.get(letter.id, 0)
+            click.echo(f"would send {letter.id} to {letter.to}: {files} ({size:,} bytes)")
+        total = sum(result.sizes.get(letter.id, 0) for letter in result.planned)
+        click.echo(
+            f"{len(result.planned)} message(s), {total / 1048576:.1f} MB in all; nothing sent (--dry-run)"
+        )
+    else:
+        parts = [
+            f"{len(result.sent)} sent",
+            f"{len(result.failed)} failed",
+            f"{len(result.already)} already sent",
+        ]
+        click.echo(f"{', '.join(parts)} in {result.seconds:.1f} s")
+    notes = [
+        (result.uncertain, "left uncertain by an interrupted run; not sent again (--resend-uncertain)"),
+        (result.changed, "rebuilt since they were sent; not sent again (--resend-changed)"),
+        (result.no_address, "have no e-mail address"),
+        (result.not_built, "have no built brief in the manifest"),
+    ]
+    for ids, why in notes:
+        if ids:
+            click.echo(f"note: {len(ids)} stakeholder(s) {why}: {_ids(ids)}", err=True)
+    for ident, words in result.failed:
+        click.secho(f"failed: {ident}: {words}", fg="red", err=True)
+    if result.stopped:
+        click.secho(f"Error: {result.stopped}; stopped, nothing more sent", fg="red", err=True)
+
+
+def send_status(found: Status) -> None:
+    """``briefgen send --status``: where every message of the batch stands."""
+    rows = [
+        ("sent", found.sent),
+        ("rebuilt since sent", found.changed),
+        ("failed", [ident for ident, _ in found.failed]),
+        ("uncertain", found.uncertain),
+        ("not yet sent", found.due),
+        ("no address", found.no_address),
+        ("not built", found.not_built),
+    ]
+    for label, ids in rows:
+        click.echo(f"{label:<19} {len(ids):>5}" + (f"  {_ids(ids)}" if ids and label != "sent" else ""))
+    for ident, words in found.failed:
+        click.echo(f"  failed {ident}: {words}")
+    if found.skipped_lines:
+        click.echo(
+            f"note: {found.skipped_lines} journal line(s) are not records briefgen writes; skipped", err=True
+        )
