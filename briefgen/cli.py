@@ -295,7 +295,13 @@ def batch(
     from .output import folder_lock
     from .progress import Reporter
 
-    sending = _send_request(out, sender, look.get("templates", ()), smtp) if send_after else None
+    sending = None
+    if send_after:  # everything sending needs is asked for before the batch starts
+        if not smtp.get("smtp_host"):
+            raise click.UsageError("--send needs --smtp-host (or smtp_host in [send] of briefgen.toml)")
+        if not sender:
+            raise click.UsageError("--send needs --from (or from in [batch] or [send] of briefgen.toml)")
+        sending = _send_request(out, sender, look.get("templates", ()), smtp)
     with folder_lock(out, wait=not no_wait, create=True):  # the batch and its sending, one run
         try:
             with Reporter() as reporter:

@@ -99,7 +99,7 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
             "set BRIEFGEN_SMTP_PASSWORD or answer the prompt"
         )
     send_defaults = _defaults(path, "send", send, SEND_ALLOWED, base)
-    smtp_only = {key: value for key, value in send_defaults.items() if key in SMTP_ALLOWED}
+    smtp_only = {key: value for key, value in send_defaults.items() if key in SMTP_ALLOWED | {"sender"}}
     return {
         "build": _defaults(path, "build", data.get("build", {}), ALLOWED, base),
         "batch": {**smtp_only, **_defaults(path, "batch", data.get("batch", {}), BATCH_ALLOWED, base)},
