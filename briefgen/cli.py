@@ -337,32 +337,10 @@ def _send_request(
     out: Path, sender: str | None, templates: tuple[Path, ...], smtp: dict[str, Any], **more: Any
 ) -> Any:
     """The send request of ``briefgen send`` or ``batch --send`` from the SMTP options."""
-    from .send import SendRequest
-    from .send.smtp import Server
+    from .send import request_from_flags
 
-    host = smtp.get("smtp_host")
-    server = None
-    if host:
-        server = Server(
-            host=host,
-            port=smtp.get("smtp_port"),
-            security=smtp.get("smtp_security") or "starttls",
-            user=smtp.get("smtp_user"),
-            password=None if more.get("dry_run") else _password(smtp.get("smtp_user")),
-            ca_file=smtp.get("smtp_ca"),
-            timeout=smtp.get("smtp_timeout") or 60.0,
-        )
-    return SendRequest(
-        out=out,
-        server=server,
-        sender=sender,
-        templates=tuple(templates),
-        rate_per_minute=smtp.get("rate"),
-        max_message_mb=smtp.get("max_message_mb") or 10.0,
-        retries=smtp.get("retries") if smtp.get("retries") is not None else 3,
-        retry_wait=smtp.get("retry_wait") if smtp.get("retry_wait") is not None else 2.0,
-        **more,
-    )
+    password = None if more.get("dry_run") else _password(smtp.get("smtp_user"))
+    return request_from_flags(out, sender, templates, smtp, password, **more)
 
 
 def _send(request: Any) -> bool:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import BriefgenError, UsageError
 from .journal import Record
@@ -64,6 +65,43 @@ class SendResult:
 
 
 Progress = Callable[[str, str, str], None]  # (id, state, detail)
+
+
+def request_from_flags(
+    out: Path,
+    sender: str | None,
+    templates: tuple[Path, ...],
+    flags: dict[str, Any],
+    password: str | None,
+    **more: Any,
+) -> SendRequest:
+    """A request from the SMTP options of the command line (or ``[send]``), as Click gives them."""
+    server = None
+    if flags.get("smtp_host"):
+        server = Server(
+            host=flags["smtp_host"],
+            port=flags.get("smtp_port"),
+            security=flags.get("smtp_security") or "starttls",
+            user=flags.get("smtp_user"),
+            password=password,
+            ca_file=flags.get("smtp_ca"),
+            timeout=flags.get("smtp_timeout") or 60.0,
+        )
+
+    def given(key: str, default: Any) -> Any:
+        return flags[key] if flags.get(key) is not None else default
+
+    return SendRequest(
+        out=out,
+        server=server,
+        sender=sender,
+        templates=tuple(templates),
+        rate_per_minute=flags.get("rate"),
+        max_message_mb=given("max_message_mb", MAX_MESSAGE_MB),
+        retries=given("retries", 3),
+        retry_wait=given("retry_wait", 2.0),
+        **more,
+    )
 
 
 def _standing(letter: Letter, history: dict[str, list[Record]]) -> str:
