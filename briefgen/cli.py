@@ -301,6 +301,9 @@ def batch(
             raise click.UsageError("--send needs --smtp-host (or smtp_host in [send] of briefgen.toml)")
         if not sender:
             raise click.UsageError("--send needs --from (or from in [batch] or [send] of briefgen.toml)")
+        from .send import envelope_sender
+
+        envelope_sender(sender)  # one valid address, before the batch
         sending = _send_request(out, sender, look.get("templates", ()), smtp)
     with folder_lock(out, wait=not no_wait, create=True):  # the batch and its sending, one run
         try:
@@ -323,7 +326,7 @@ def _password(user: str | None) -> str | None:
 
     if not user:
         return None
-    found = os.environ.get("BRIEFGEN_SMTP_PASSWORD")
+    found = os.environ.pop("BRIEFGEN_SMTP_PASSWORD", None)  # not inherited by batch workers
     if found is not None:
         return found
     if not sys.stdin.isatty():
@@ -350,7 +353,7 @@ def _send(request: Any) -> bool:
 
     result = run_send(request, send_line)
     send_summary(result, request.dry_run)
-    return bool(result.failed or result.stopped)
+    return bool(result.failed or result.lost or result.stopped)
 
 
 @main.command()

@@ -21,6 +21,7 @@ internationalised mail (RFC 6532: UTF-8 headers).
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from email import policy
@@ -41,6 +42,9 @@ OUTBOX = "outbox"
 EMAIL_TEMPLATE = "email.txt.j2"
 ASCII_MAIL = policy.default
 UTF8_MAIL = policy.default.clone(utf8=True)  # RFC 6532, as SMTPUTF8 but with the file's own line ends
+SEVEN_BIT_MAIL = policy.default.clone(cte_type="7bit")  # any SMTP server takes it, 8BITMIME or not
+#: What a subject or body may not hold: control characters but tab and line ends (and none in a subject).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class PackageError(BriefgenError):
@@ -162,11 +166,16 @@ def attachments(delivery: Delivery) -> list[tuple[str, dict[str, Any]]]:
 
 
 def message(
-    delivery: Delivery, out: Path, sending: Sending, headers: dict[str, str] | None = None
+    delivery: Delivery,
+    out: Path,
+    sending: Sending,
+    headers: dict[str, str] | None = None,
+    seven_bit: bool = False,
 ) -> EmailMessage:
     """The e-mail (RFC 5322, MIME; RFC 6532 when an address is not ASCII) carrying one stakeholder's
     briefs, read back from ``out``: To, From, Subject, Date, then ``headers``; the body from the
-    e-mail template; the MIME boundary from the message's own content, so it is reproducible."""
+    e-mail template; the MIME boundary from the message's own content, so it is reproducible.
+    ``seven_bit``: an ASCII message's parts are encoded to 7 bits (for servers without 8BITMIME)."""
     from . import writers
     from .render import run_template
 
@@ -185,7 +194,7 @@ def message(
     address = str(person.email)
     sender_address = parseaddr(sending.sender or "")[1]
     international = not address.isascii() or not sender_address.isascii()  # names alone fit RFC 2047
-    mail = EmailMessage(policy=UTF8_MAIL if international else ASCII_MAIL)
+    mail = EmailMessage(policy=UTF8_MAIL if international else SEVEN_BIT_MAIL if seven_bit else ASCII_MAIL)
     username, _, domain = address.rpartition("@")
     mail["To"] = Address(display_name=person.name or "", username=username, domain=domain)
     if sending.sender:
@@ -211,4 +220,6 @@ def _split_subject(text: str) -> tuple[str, str]:
     if not first.lower().startswith("subject:"):
         raise RenderError(f"{EMAIL_TEMPLATE}: the first line must be 'Subject: ...'")
     subject = " ".join(first[len("subject:") :].split())
+    if _CONTROL.search(subject) or _CONTROL.search(rest):
+        raise RenderError(f"{EMAIL_TEMPLATE}: the message holds a control character; not written")
     return subject, rest.lstrip("\n").rstrip() + "\n"

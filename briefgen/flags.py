@@ -161,8 +161,8 @@ class Rate(click.ParamType):
         if unit not in ("min", "m", "s", "sec", "h", "hour"):
             self.fail(f"{value!r}: the unit is /min, /s or /h", param, ctx)
         per_minute = number * {"s": 60, "sec": 60, "h": 1 / 60, "hour": 1 / 60}.get(unit, 1)
-        if not 0 < per_minute <= 100_000:
-            self.fail(f"{value!r}: give a rate above 0 and at most 100,000 a minute", param, ctx)
+        if not 1 / 60 <= per_minute <= 100_000:
+            self.fail(f"{value!r}: give a rate of at least 1/h and at most 100,000/min", param, ctx)
         return per_minute
 
 

@@ -128,6 +128,8 @@ def send_summary(result: SendResult, dry_run: bool = False) -> None:
             f"{len(result.failed)} failed",
             f"{len(result.already)} already sent",
         ]
+        if result.lost:
+            parts.insert(2, f"{len(result.lost)} uncertain (no reply after sending; see --resend-uncertain)")
         click.echo(f"{', '.join(parts)} in {result.seconds:.1f} s")
     notes = [
         (result.uncertain, "left uncertain by an interrupted run; not sent again (--resend-uncertain)"),

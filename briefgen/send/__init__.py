@@ -54,7 +54,8 @@ class SendResult:
     sent: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (id, code and server's words)
     already: list[str] = field(default_factory=list)
-    uncertain: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)  # left uncertain by an earlier run: not sent
+    lost: list[str] = field(default_factory=list)  # no reply after the final dot in this run: uncertain now
     changed: list[str] = field(default_factory=list)
     no_address: list[str] = field(default_factory=list)
     not_built: list[str] = field(default_factory=list)
@@ -105,17 +106,17 @@ def request_from_flags(
 
 
 def _standing(letter: Letter, history: dict[str, list[Record]]) -> str:
-    """What the journal says of ``letter``: sent, changed (an earlier version was sent), uncertain
-    (left ``sending``), failed (its last try failed) or due (never tried)."""
+    """What the journal says of ``letter``: sent, uncertain (this version was left ``sending``),
+    failed (this version's last try failed), changed (an earlier version was sent) or due."""
     past = history.get(letter.id, [])
     same = [r for r in past if r.version == letter.version]
     if any(r.state == "sent" for r in same):
         return "sent"
-    if any(r.state == "sent" for r in past):
-        return "changed"
     if same and same[-1].state == "sending":
         return "uncertain"
-    return "failed" if same else "due"
+    if same:
+        return "failed"
+    return "changed" if any(r.state == "sent" for r in past) else "due"
 
 
 def _history(records: list[Record]) -> dict[str, list[Record]]:
@@ -139,6 +140,9 @@ def _choose(
             result.changed.append(letter.id)
         elif standing == "uncertain" and not request.resend_uncertain:
             result.uncertain.append(letter.id)
+        elif standing == "uncertain":  # the same Message-ID, so the receiving side can tell copies apart
+            earlier = [r for r in history[letter.id] if r.version == letter.version][-1]
+            chosen.append(replace(letter, message_id=earlier.message_id))
         else:
             chosen.append(letter)
     return chosen
@@ -148,10 +152,26 @@ def _utf8(letter: Letter, sender: str) -> bool:
     return not letter.to.isascii() or not sender.isascii()
 
 
-def _envelope_sender(sender: str | None) -> str:
-    from email.utils import parseaddr
+def envelope_sender(sender: str | None) -> str:
+    """The one address of ``--from`` (a display name allowed); a usage error for anything else."""
+    if not sender:
+        return ""
+    from email.errors import HeaderParseError
+    from email.headerregistry import HeaderRegistry
 
-    return parseaddr(sender or "")[1]
+    from ..stakeholders.addresses import address_problem
+
+    try:
+        header = HeaderRegistry()("from", sender)
+        addresses = header.addresses
+    except (HeaderParseError, ValueError, IndexError):
+        addresses = ()
+    if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
+        raise UsageError(f"--from: {sender!r} is not one e-mail address (a display name may come with it)")
+    reason = address_problem(addresses[0].addr_spec)
+    if reason:
+        raise UsageError(f"--from: {sender!r} is not an e-mail address ({reason})")
+    return addresses[0].addr_spec
 
 
 def run(request: SendRequest, progress: Progress | None = None) -> SendResult:
@@ -169,23 +189,18 @@ def _run(request: SendRequest, progress: Progress | None) -> SendResult:
     from . import journal, letters
 
     started = time.perf_counter()
-    sender = _envelope_sender(request.sender)
+    sender = envelope_sender(request.sender)
     if not request.dry_run:
         if request.server is None:
             raise UsageError("--smtp-host: give the SMTP server to send through (or --dry-run)")
         if not sender:
             raise UsageError("--from: give the sender's address")
-    if sender:
-        from ..stakeholders.addresses import address_problem
-
-        reason = address_problem(sender)
-        if reason:
-            raise UsageError(f"--from: {sender!r} is not an e-mail address ({reason})")
     reading = letters.read(request.out, request.sender)
     result = SendResult(no_address=reading.no_address, not_built=reading.not_built)
     pool = reading.letters
     if request.only:
         known = {letter.id for letter in pool} | set(reading.no_address) | set(reading.not_built)
+        known |= {problem.split(":", 1)[0] for problem in reading.problems}
         unknown = [ident for ident in request.only if ident not in known]
         if unknown:
             raise UsageError(f"--only: no stakeholder {unknown[0]!r} in the batch manifest")
@@ -257,7 +272,8 @@ def _message(letter: Letter, request: SendRequest) -> bytes:
     from ..distribute import Sending, message
 
     sending = Sending(request.templates, request.sender, source_date_epoch())
-    mail = message(letter.delivery, request.out, sending, {"Message-ID": letter.message_id})
+    headers = {"Message-ID": letter.message_id}
+    mail = message(letter.delivery, request.out, sending, headers, seven_bit=True)
     return mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
 
 
@@ -269,8 +285,9 @@ def _send(
     result: SendResult,
     progress: Progress | None,
 ) -> None:
+    """Send ``chosen`` in order through one session, each step in the journal before the next."""
     from .journal import Writer
-    from .smtp import Connection, Refused, Retry, Stop
+    from .smtp import Connection, Stop
 
     assert request.server is not None
     connection = Connection(request.server)
@@ -286,49 +303,80 @@ def _send(
             try:
                 data = builders[letter.id]()
             except BriefgenError as exc:  # a brief changed on disk since the check: this one fails alone
-                words = " ".join(exc.message.split())
-                book.add(replace(base, state="failed", reply=words))
-                result.failed.append((letter.id, words))
-                if progress:
-                    progress(letter.id, "failed", words)
+                _note(
+                    book, result, progress, replace(base, state="failed", reply=" ".join(exc.message.split()))
+                )
                 continue
             book.add(base)
-            attempt = 0
-            while True:
-                try:
-                    code, reply = connection.send(sender, letter.to, data, _utf8(letter, sender))
-                except Retry as retry:
-                    attempt += 1
-                    if attempt > request.retries:
-                        words = f"{retry.code or 'no reply'} {retry.text} (after {request.retries} retries)"
-                        book.add(replace(base, state="failed", code=retry.code, reply=words))
-                        result.failed.append((letter.id, words))
-                        if progress:
-                            progress(letter.id, "failed", words)
-                        break
-                    if progress:
-                        progress(letter.id, "retrying", f"{retry.code or 'no reply'} {retry.text}")
-                    time.sleep(request.retry_wait * 2 ** (attempt - 1))
-                    continue
-                except Refused as refused:
-                    words = f"{refused.code} {refused.text}"
-                    book.add(replace(base, state="failed", code=refused.code, reply=refused.text))
-                    result.failed.append((letter.id, words))
-                    if progress:
-                        progress(letter.id, "failed", words)
-                    break
-                book.add(replace(base, state="sent", code=code, reply=reply))
-                result.sent.append(letter.id)
-                if progress:
-                    progress(letter.id, "sent", f"to {letter.to} ({code} {reply})")
-                break
-    except Stop as stop:
-        # the message in hand was not taken (login, TLS or sender refused before its data)
-        book.add(replace(base, state="failed", reply=stop.message))
-        result.stopped = stop.message
+            try:
+                _deliver(
+                    connection, book, base, data, _utf8(letter, sender), sender, request, result, progress
+                )
+            except Stop as stop:  # login, TLS, sender or server refused before this message's data
+                book.add(replace(base, state="failed", reply=stop.message))
+                result.stopped = stop.message
+                return
     finally:
         connection.close()
         book.close()
+
+
+def _note(book: Any, result: SendResult, progress: Progress | None, record: Record) -> None:
+    """Record a final state of a message in the journal, the result and the output."""
+    book.add(record)
+    words = f"{record.code} {record.reply}" if record.code else record.reply
+    if record.state == "sent":
+        result.sent.append(record.id)
+        words = f"to {record.to} ({words})"
+    else:
+        result.failed.append((record.id, words))
+    if progress:
+        progress(record.id, record.state, words)
+
+
+def _deliver(
+    connection: Any,
+    book: Any,
+    base: Record,
+    data: bytes,
+    utf8: bool,
+    sender: str,
+    request: SendRequest,
+    result: SendResult,
+    progress: Progress | None,
+) -> None:
+    """One message, retried after a 4xx or a connection lost before its final dot."""
+    from .smtp import Refused, Retry, Stop, Uncertain, backoff
+
+    attempt = 0
+    while True:
+        try:
+            code, reply = connection.send(sender, base.to, data, utf8)
+        except Retry as retry:
+            attempt += 1
+            said = f"{retry.code or 'no reply'} {retry.text}"
+            if attempt > request.retries:
+                if retry.unreachable:  # no session at all: every other message would meet the same
+                    raise Stop(f"{said} (after {request.retries} retries)") from None
+                words = f"{retry.text} (after {request.retries} retries)"
+                _note(book, result, progress, replace(base, state="failed", code=retry.code, reply=words))
+                return
+            if progress:
+                progress(base.id, "retrying", said)
+            time.sleep(backoff(request.retry_wait, attempt))
+        except Refused as refused:
+            _note(
+                book, result, progress, replace(base, state="failed", code=refused.code, reply=refused.text)
+            )
+            return
+        except Uncertain as lost:  # the journal keeps "sending": not sent again without --resend-uncertain
+            result.lost.append(base.id)
+            if progress:
+                progress(base.id, "uncertain", f"{lost.text}; not sent again without --resend-uncertain")
+            return
+        else:
+            _note(book, result, progress, replace(base, state="sent", code=code, reply=reply))
+            return
 
 
 @dataclass

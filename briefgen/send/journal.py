@@ -21,7 +21,7 @@ import os
 import re
 import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ class Writer:
         self.path = Path(out) / JOURNAL
         folder = open_folder(Path(out), Path(out))
         try:
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
             flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
             try:
                 self.fd = os.open(JOURNAL, flags, 0o600, dir_fd=folder)
@@ -160,20 +160,33 @@ class Writer:
                 raise BriefgenError(
                     f"{self.path}: cannot open the send journal ({exc.strerror}); nothing sent"
                 ) from None
-            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+            info = os.fstat(self.fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
                 os.close(self.fd)
-                raise BriefgenError(f"{self.path}: the send journal is not a regular file; nothing sent")
+                what = (
+                    "not a regular file" if not stat.S_ISREG(info.st_mode) else "a hard link to another file"
+                )
+                raise BriefgenError(f"{self.path}: the send journal is {what}; nothing sent")
             os.fsync(folder)  # the journal's name is on disk too
+            if info.st_size and os.pread(self.fd, 1, info.st_size - 1) != b"\n":
+                self._write(b"\n")  # a line torn by a crash must not swallow the next record
         finally:
             os.close(folder)
 
     def add(self, record: Record) -> None:
-        data = record.line() if record.at else Record(**{**record.__dict__, "at": time.time()}).line()
+        """Append ``record`` (stamped with the time) and return once it is on disk."""
+        self._write((record if record.at else replace(record, at=time.time())).line())
+
+    def _write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        os.fsync(self.fd)
+        try:
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            os.fsync(self.fd)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise BriefgenError(f"{self.path}: cannot write the send journal ({reason}); stopped") from None
 
     def close(self) -> None:
         os.close(self.fd)

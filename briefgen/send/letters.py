@@ -86,9 +86,13 @@ def _files(raw: Any, problem: list[str]) -> dict[str, tuple[str, dict[str, Any]]
             problem.append("a file record is not an object")
             continue
         fmt, name, size, digest = (item.get(k) for k in ("format", "path", "bytes", "sha256"))
-        if fmt not in writers.FORMATS or fmt in files:
+        if not isinstance(fmt, str) or fmt not in writers.FORMATS or fmt in files:
             problem.append(f"file record of unknown or repeated format {fmt!r}")
-        elif not plain_name(name) or not str(name).endswith(writers.extension(fmt)):
+        elif (
+            not plain_name(name)
+            or not str(name).endswith(writers.extension(fmt))
+            or _LINE_BREAK.search(str(name))
+        ):
             problem.append(f"file name {str(name)[:80]!r} is not a plain {fmt} file name in the folder")
         elif type(size) is not int or size < 0 or not isinstance(digest, str) or not _HEX.fullmatch(digest):
             problem.append(f"file record of {name} has no valid size or sha256")
@@ -101,10 +105,10 @@ def _files(raw: Any, problem: list[str]) -> dict[str, tuple[str, dict[str, Any]]
 
 def read(out: Path, sender: str | None) -> Reading:
     """The letters of the batch manifest in ``out`` (a usage error when there is none)."""
-    from .. import writers
+    from .. import limits, writers
     from ..errors import UsageError
 
-    manifest = read_manifest(out, MANIFEST_LIMIT * 64)
+    manifest = read_manifest(out, max(MANIFEST_LIMIT, limits.current().stakeholders * 16 * 1024))
     entries = manifest.get("stakeholders")
     if manifest.get("kind") != "batch" or not isinstance(entries, list):
         raise UsageError(f"{Path(out) / MANIFEST}: no batch manifest here; run briefgen batch first")
@@ -130,12 +134,11 @@ def read(out: Path, sender: str | None) -> Reading:
             else:
                 text[key] = value or None
         attach = entry.get("attach") or []
-        if not isinstance(attach, list) or not all(a in writers.FORMATS for a in attach):
+        if not isinstance(attach, list) or not all(
+            isinstance(a, str) and a in writers.FORMATS for a in attach
+        ):
             problem.append("attach is not a list of known formats")
             attach = []
-        version_of = entry.get("input_sha256")
-        if not isinstance(version_of, str) or not _HEX.fullmatch(version_of):
-            problem.append("no valid input_sha256")
         files = _files(entry.get("files"), problem)
         if problem:
             reading.problems += [f"{ident}: {p}" for p in problem]
@@ -159,7 +162,7 @@ def read(out: Path, sender: str | None) -> Reading:
         if not chosen:
             reading.problems.append(f"{ident}: no brief to attach")
             continue
-        seed = "\0".join([str(version_of), *(str(record["sha256"]) for _, record in chosen)])
+        seed = "\0".join([str(person.email), *(f"{name}:{record['sha256']}" for name, record in chosen)])
         version = hashlib.sha256(seed.encode()).hexdigest()
         reading.letters.append(Letter(delivery, version, message_id(ident, version, sender)))
     return reading
