@@ -431,3 +431,42 @@ def test_a_journal_ending_in_a_torn_line_still_keeps_the_next_message_uncertain(
     assert re.search(r"^uncertain\s+1\s+st-2$", status.stdout, re.M), status.stdout
     resumed = send(out, server, "--no-wait")
     assert server.handler.to("elira@example.gov") == [], resumed.output  # at most once
+
+
+def test_a_server_reply_that_echoes_the_password_is_masked_in_every_form() -> None:
+    from briefgen.send.smtp import Connection, Server
+
+    secret = "Tr0ub4dor-and-3"
+    connection = Connection(Server("127.0.0.1", 2525, "none", user="desk", password=secret))
+    plain_token = base64.b64encode(f"\0desk\0{secret}".encode()).decode()
+    reply = f"535 no: {secret} / {base64.b64encode(secret.encode()).decode()} / {plain_token}"
+    shown = connection.words(reply)
+    assert secret not in shown and plain_token not in shown
+    assert base64.b64encode(secret.encode()).decode() not in shown
+    assert shown.count("***") == 3
+
+
+def test_a_hard_link_as_the_journal_is_refused_and_its_other_name_stays_unchanged(
+    out: Path, smtp, tmp_path: Path
+) -> None:
+    other = tmp_path / "someone-elses-file.txt"
+    other.write_text("keep me\n", encoding="utf-8")
+    os.link(other, out / JOURNAL)
+    server = smtp(Recorder())
+    result = send(out, server)
+    assert result.exit_code == 1, result.output
+    assert "hard link" in result.output
+    assert other.read_text(encoding="utf-8") == "keep me\n"
+    assert server.handler.messages() == []
+
+
+def test_non_ascii_text_for_an_ascii_address_is_sent_in_seven_bits(tmp_path: Path, smtp) -> None:
+    rows = (("st-1", "Zoë Ålander", "Ünïcode AB", "business", "zoe@example.com"),)
+    out = build_batch(write_list(tmp_path / "list.csv", rows), tmp_path / "out")
+    server = smtp(Recorder())
+    result = send(out, server)
+    assert result.exit_code == 0, result.output
+    (received,) = server.handler.messages()
+    assert received.data.isascii()  # no 8-bit byte, so a server without 8BITMIME takes it unchanged
+    body = received.message().get_body(("plain",)).get_content()
+    assert body.startswith("Dear Zoë Ålander,")
