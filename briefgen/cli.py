@@ -292,7 +292,6 @@ def batch(
         wait=not no_wait,
         **look,  # --templates, --pdf-variant, --page-size, --theme, --reference-docx, --strict
     )
-    from .output import folder_lock
     from .progress import Reporter
 
     sending = None
@@ -305,18 +304,20 @@ def batch(
 
         envelope_sender(sender)  # one valid address, before the batch
         sending = _send_request(out, sender, look.get("templates", ()), smtp)
-    with folder_lock(out, wait=not no_wait, create=True):  # the batch and its sending, one run
-        try:
-            with Reporter() as reporter:
-                result = run_batch(request, reporter.update)
-        except Interrupted as stop:
-            click.secho(f"Error: {stop.message}", fg="red", err=True)
-            raise click.exceptions.Exit(128 + stop.signum) from None
+    send_failed: list[bool] = []
+
+    def then(result: Any) -> None:  # inside the batch's lock on OUT: the batch and its sending, one run
         reporter.summary(result, out)
-        failed = bool(result.count("failed") or result.problems)
         if sending is not None:
-            failed = _send(sending) or failed
-    if failed:
+            send_failed.append(_send(sending))
+
+    try:
+        with Reporter() as reporter:
+            result = run_batch(request, reporter.update, then)
+    except Interrupted as stop:
+        click.secho(f"Error: {stop.message}", fg="red", err=True)
+        raise click.exceptions.Exit(128 + stop.signum) from None
+    if result.count("failed") or result.problems or any(send_failed):
         raise click.exceptions.Exit(1)
 
 

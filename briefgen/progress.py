@@ -40,6 +40,10 @@ class Reporter:
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.finish()
+
+    def finish(self) -> None:
+        """Close the progress bar (once), so what follows starts on a line of its own."""
         if self.bar is not None:
             self.bar.render_finish()
             self.bar = None
@@ -74,6 +78,7 @@ class Reporter:
 
     def summary(self, result: BatchResult, out: Path) -> None:
         """Print the closing summary."""
+        self.finish()
         built, skipped, failed = (result.count(s) for s in ("built", "skipped", "failed"))
         reused = sum(1 for o in result.outcomes.values() if "pdf" in o.reused)
         parts = [f"{built} built", f"{skipped} unchanged", f"{failed} failed"]

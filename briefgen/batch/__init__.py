@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,16 +68,23 @@ def clear_parts(out: Path) -> None:
     remove_stale_parts(out / OUTBOX)
 
 
-def run(request: BatchRequest, progress: Progress | None = None) -> BatchResult:
-    """Build every stakeholder's brief; never raises for one stakeholder's failure.
+def run(
+    request: BatchRequest,
+    progress: Progress | None = None,
+    then: Callable[[BatchResult], None] | None = None,
+) -> BatchResult:
+    """Build every stakeholder's brief; never raises for one stakeholder's failure. ``then`` runs
+    with the result while the output folder is still locked (``batch --send`` sends there).
 
     Raises :class:`Interrupted` after a clean stop on SIGTERM or SIGINT.
     """
     with stop_on_signals():
-        return _run(request, progress)
+        return _run(request, progress, then)
 
 
-def _run(request: BatchRequest, progress: Progress | None) -> BatchResult:
+def _run(
+    request: BatchRequest, progress: Progress | None, then: Callable[[BatchResult], None] | None
+) -> BatchResult:
     from .. import limits, opener, stakeholders, writers
     from ..clock import source_date_epoch
     from ..filenames import check_pattern
@@ -143,6 +151,9 @@ def _run(request: BatchRequest, progress: Progress | None) -> BatchResult:
                 )
             if request.zip or request.eml:
                 _package(request, manifest, result, epoch)
+            result.seconds = time.perf_counter() - started
+            if then is not None:
+                then(result)
         except Interrupted as stop:
             stop.result = result
             result.seconds = time.perf_counter() - started
