@@ -207,7 +207,8 @@ def message(
     for name, record in chosen:
         maintype, subtype = writers.mime(name)
         data = read_back(out, name, record)
-        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        params = {"charset": "utf-8"} if maintype == "text" else {}  # briefgen writes text as UTF-8
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name, params=params)
     if mail.is_multipart():
         seed = "\0".join([address, subject, body, *(str(record.get("sha256")) for _, record in chosen)])
         mail.set_boundary(f"briefgen-{sha256(seed.encode('utf-8', 'surrogateescape'))[:40]}")

@@ -58,5 +58,7 @@ def test_a_draft_parses_as_a_message_with_its_brief_attached(tmp_path: Path, two
     attachments = [(part.get_filename(), part.get_payload(decode=True)) for part in parts]
     assert [name for name, _ in attachments] == ["Adriatic-Cloud-Ana-Novak.html"]
     assert attachments[0][1] == (out / "Adriatic-Cloud-Ana-Novak.html").read_bytes()
+    assert parts[0].get_content_charset() == "utf-8"  # a mail client shows "·" and "é" as written
+    assert parts[0].get_content() == (out / "Adriatic-Cloud-Ana-Novak.html").read_text(encoding="utf-8")
     body = message.get_body(("plain",)).get_content()
     assert body.startswith("Dear Ana Novak,")
