@@ -154,7 +154,7 @@ def _one_audience(
                 "region": request.region,
                 "length": request.length,
                 "template": document.template,
-                "stakeholder": request.stakeholder.label if request.stakeholder else None,
+                "stakeholder": request.stakeholder.line if request.stakeholder else None,
             },
         )
         pending.append((path, data, record))

@@ -43,8 +43,9 @@ EMAIL_TEMPLATE = "email.txt.j2"
 ASCII_MAIL = policy.default
 UTF8_MAIL = policy.default.clone(utf8=True)  # RFC 6532, as SMTPUTF8 but with the file's own line ends
 SEVEN_BIT_MAIL = policy.default.clone(cte_type="7bit")  # any SMTP server takes it, 8BITMIME or not
-#: What a subject or body may not hold: control characters but tab and line ends (and none in a subject).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+#: What a template may not put in a subject or body: C0 control characters but tab and line ends
+#: (an escape sequence for a terminal, a NUL); stakeholder lists cannot hold them either.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class PackageError(BriefgenError):
@@ -184,7 +185,7 @@ def message(
     text = run_template(
         EMAIL_TEMPLATE,
         sending.templates,
-        stakeholder=person,
+        stakeholder=person.reader(),
         title=delivery.title,
         audience=delivery.audience,
         files=[name for name, _ in chosen],

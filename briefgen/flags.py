@@ -191,7 +191,11 @@ SMTP = options(
         help="CA certificates (PEM) to trust besides the system's, e.g. an organisation's own CA.",
     ),
     click.option(
-        "--smtp-timeout", type=click.FloatRange(1, 600), default=60.0, help="Seconds per SMTP reply."
+        "--smtp-timeout",
+        type=click.FloatRange(1, 600),
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for each SMTP reply (ten minutes for the reply to a whole message).",
     ),
     click.option(
         "--rate", type=Rate(), default=None, help="At most this many messages a minute, e.g. 30/min."

@@ -22,7 +22,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from briefgen.writers.docx import normalise_zip
+from briefgen.writers.docx.package import normalise_zip
 
 BRAND = RGBColor(0x12, 0x3C, 0x69)
 BRAND_DARK = RGBColor(0x0B, 0x27, 0x44)

@@ -415,3 +415,33 @@ def test_no_module_is_over_the_size_limit() -> None:
     assert len(sizes) > 10
     over = {name: lines for name, lines in sizes.items() if lines > MAX_LINES}
     assert over == {}, f"modules over {MAX_LINES} lines"
+
+
+def briefgen_imports(source: str) -> list[tuple[str, str]]:
+    """Every ``from briefgen... import name`` in ``source``, at any depth, as (module, name)."""
+    return [
+        (node.module, alias.name)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "briefgen"
+        for alias in node.names
+    ]
+
+
+def test_the_scripts_and_benchmarks_import_only_names_briefgen_has() -> None:
+    import importlib
+
+    found = []
+    for path in sorted([*(ROOT / "scripts").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]):
+        for module, name in briefgen_imports(path.read_text(encoding="utf-8")):
+            target = importlib.import_module(module)
+            if not hasattr(target, name) and importlib.util.find_spec(f"{module}.{name}") is None:
+                found.append(f"{path.relative_to(ROOT)}: from {module} import {name}")
+    assert found == []
+
+
+def test_the_import_check_of_scripts_sees_a_missing_name() -> None:
+    source = "def f():\n    from briefgen.writers.docx import normalise_zip\n"
+    assert briefgen_imports(source) == [("briefgen.writers.docx", "normalise_zip")]
+    import importlib
+
+    assert not hasattr(importlib.import_module("briefgen.writers.docx"), "normalise_zip")

@@ -170,7 +170,7 @@ def test_stakeholder_is_on_the_brief(shipped):
     person = Stakeholder("Ada Lovelace", "Analytical Engines Ltd", "Computing", "UK")
     brief = tailor(shipped.strategy, Options("business", stakeholder=person))
     assert brief.stakeholder == person
-    assert brief.stakeholder.label == "Ada Lovelace, Analytical Engines Ltd"
+    assert brief.stakeholder.line == "Ada Lovelace, Analytical Engines Ltd"
     assert tailor(shipped.strategy, Options("business")).stakeholder is None
 
 

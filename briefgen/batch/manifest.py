@@ -57,7 +57,7 @@ class Manifest:
         row = task.stakeholder
         return {
             "id": row.id,
-            "line": row.line,
+            "line": row.list_line,
             "name": row.name,
             "organisation": row.organisation,
             "audience": row.audience,

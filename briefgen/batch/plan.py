@@ -158,7 +158,7 @@ def file_digest(path: Path | None, limit: int, what: str) -> str | None:
 def row_fields(row: Stakeholder) -> dict[str, Any]:
     """A row as the manifest records it (without its line number, which does not change a brief)."""
     data = asdict(row)
-    data.pop("line")
+    data.pop("list_line")
     data["focus"] = list(row.focus)
     data["formats"] = list(row.formats)
     return data

@@ -60,7 +60,7 @@ class Worker:
         from ..tailor import Options, tailor
 
         audience, focus, region = group
-        options = Options(audience, focus, region, self.request.length, reader)
+        options = Options(audience, focus, region, self.request.length, reader.reader())
         return render(
             tailor(self.strategy, options), templates=self.request.templates, theme=self.options.theme
         )

@@ -87,12 +87,17 @@ class Stakeholder:
     region: str | None = None
     focus: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
-    line: int | None = None  # where the row starts in its list
+    list_line: int | None = None  # where the row starts in its list
 
     @property
-    def label(self) -> str:
+    def line(self) -> str:
         """'Name, Organisation' as shown on the cover."""
         return ", ".join(p for p in (self.name, self.organisation) if p)
+
+    def reader(self) -> Stakeholder:
+        """Only who the person is (name, organisation, sector, country, e-mail, id): what the e-mail
+        template sees, the same whether the message is a draft or is sent from the manifest."""
+        return Stakeholder(self.name, self.organisation, self.sector, self.country, self.email, self.id)
 
 
 @dataclass(frozen=True)
@@ -429,7 +434,7 @@ def _validate(
                 bad("formats", f"unknown format {shown(value)} (known: {', '.join(FORMAT_NAMES)})")
         rows.append(
             Stakeholder(
-                line=line,
+                list_line=line,
                 id=ident,
                 name=text("name"),
                 audience=audience,

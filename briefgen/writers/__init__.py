@@ -78,7 +78,11 @@ def mime(file_name: str) -> tuple[str, str]:
 
 
 def get(name: str) -> ModuleType:
-    """The writer of format ``name``: a module with ``write`` and ``for_group`` (a usage error if unknown)."""
+    """The writer of format ``name``, its library loaded: a module with ``write`` and ``for_group``
+    (a usage error if unknown)."""
     if name not in FORMATS or name not in available():
         raise UsageError(f"--format: unknown format {name!r}; choose from: {', '.join(available())}")
-    return importlib.import_module(FORMATS[name].module)
+    module = importlib.import_module(FORMATS[name].module)
+    if hasattr(module, "load"):
+        module.load()  # the format's library, before any work
+    return module

@@ -6,7 +6,8 @@ A format is a module (or package) under :mod:`briefgen.writers` with
 * ``write(document, options) -> bytes``: one brief, from the HTML intermediate form;
 * ``for_group(options, render) -> GroupWriter``: the briefs of one group of stakeholders (same
   audience, focus areas and region), keeping between them whatever the format may reuse;
-* ``checks() -> list[Check]`` (optional): what this machine offers the format.
+* ``checks() -> list[Check]`` (optional): what this machine offers the format;
+* ``load()`` (optional): import the format's library, called by :func:`briefgen.writers.get`.
 
 Nothing here imports a format's library.
 """

@@ -208,7 +208,7 @@ def test_a_worker_that_dies_fails_its_stakeholders_and_the_batch_still_ends(tmp_
 
     request = BatchRequest(tmp_path / "list.csv", (tmp_path / "gone",), tmp_path)
     settings = WorkerSettings(request)  # the content is gone: workers fail to start
-    people = [Stakeholder(f"N{i}", id=f"s{i}", audience="business", line=i + 2) for i in range(5)]
+    people = [Stakeholder(f"N{i}", id=f"s{i}", audience="business", list_line=i + 2) for i in range(5)]
     tasks = [Task(person, person.id, ("html",), "x") for person in people]
     outcomes = list(pool(chunks(tasks, 2), settings, 2))
     assert sorted(o.id for o in outcomes) == [f"s{i}" for i in range(5)]
@@ -234,8 +234,8 @@ def test_a_worker_killed_mid_chunk_fails_its_chunk_and_is_replaced(tmp_path: Pat
     monkeypatch.setattr(worker, "run_chunk", run_or_die)  # inherited by the forked workers
     settings = worker.WorkerSettings(BatchRequest(tmp_path / "list.csv", (builtin_content(),), tmp_path))
     people = [
-        Stakeholder("D", id="doomed", audience="business", line=2),
-        Stakeholder("F", id="fine", audience="government", line=3),
+        Stakeholder("D", id="doomed", audience="business", list_line=2),
+        Stakeholder("F", id="fine", audience="government", list_line=3),
     ]
     tasks = [Task(person, person.id, ("html",), "x") for person in people]
     outcomes = {o.id: o for o in pool(chunks(tasks, 2), settings, 2)}

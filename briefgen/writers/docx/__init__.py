@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from ...render import Rendered
 
 
+def load() -> None:
+    """Import python-docx now (a broken installation fails here, before any work; forked batch
+    workers inherit it instead of each importing it again)."""
+    from . import compose  # noqa: F401
+
+
 def write(document: Rendered, options: WriteOptions) -> bytes:
     """Fill a copy of the reference document from ``document``; return .docx bytes.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.numbering import CT_Num
 
 BULLETS = ("•", "◦", "▪")
 NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
@@ -25,12 +26,14 @@ class Numbering:
     part: Any  # the numbering part's root, python-docx's CT_Numbering
     bullet_num: int = 0
     decimal_abstract: int = 0
+    next_num: int = 1
 
     @classmethod
     def install(cls, doc: Any) -> Numbering:
         """Add briefgen's bullet and decimal definitions after the reference's own."""
         root = doc.part.numbering_part.element
         abstract_ids = [int(a.get(qn("w:abstractNumId"))) for a in root.findall(qn("w:abstractNum"))]
+        num_ids = [int(n.get(qn("w:numId"))) for n in root.findall(qn("w:num"))]
         first_abstract = max(abstract_ids, default=0) + 1
         bullet = _abstract(first_abstract, bullets=True)
         decimal = _abstract(first_abstract + 1, bullets=False)
@@ -42,13 +45,20 @@ class Numbering:
             else:
                 root.insert(0, element)
             anchor = element
-        self = cls(part=root, decimal_abstract=first_abstract + 1)
-        self.bullet_num = self.part.add_num(first_abstract).numId
+        self = cls(part=root, decimal_abstract=first_abstract + 1, next_num=max(num_ids, default=0) + 1)
+        self.bullet_num = self._num(first_abstract).numId
         return self
+
+    def _num(self, abstract: int) -> Any:
+        """A new ``w:num`` after every existing one (its id one above the highest: no scan, no reuse of
+        an id a reference's style may still name), placed in schema order by python-docx."""
+        num = CT_Num.new(self.next_num, abstract)
+        self.next_num += 1
+        return self.part._insert_num(num)
 
     def numbered(self, level: int) -> int:
         """A new numbering instance that starts at 1 at ``level``."""
-        num = self.part.add_num(self.decimal_abstract)
+        num = self._num(self.decimal_abstract)
         num.add_lvlOverride(ilvl=level).add_startOverride(1)
         return num.numId
 

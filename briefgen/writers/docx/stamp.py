@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ...stakeholders import Stakeholder
 
 FIELDS = ("name", "organisation", "sector", "country", "email", "id")
-MAX_STAMPS = 4  # placeholder briefs kept per group, one per pattern of empty fields (a few hundred kB each)
+MAX_STAMPS = 16  # placeholder briefs kept per group: one per pattern of the four optional fields
 
 
 def placeholder(field: str) -> str:

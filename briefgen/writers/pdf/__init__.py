@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from ...render import Rendered
 
 
+def load() -> None:
+    """Import WeasyPrint now (a broken installation fails here, before any work; forked batch
+    workers inherit it instead of each importing it again)."""
+    from . import engine  # noqa: F401
+
+
 def write(document: Rendered, options: WriteOptions) -> bytes:
     """Lay out ``document`` with the print CSS and return PDF bytes."""
     from ...render import template_dirs
