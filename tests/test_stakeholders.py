@@ -21,7 +21,7 @@ def test_the_shipped_example_list_is_valid_and_varied(shipped):
     assert len({r.id for r in rows}) == len(rows)
     assert all(r.email and r.email.split("@")[1].split(".")[-1] in ("example", "gov") for r in rows)
     first = rows[0]
-    assert (first.line, first.focus, first.formats) == (
+    assert (first.list_line, first.focus, first.formats) == (
         2,
         ("infrastructure", "cybersecurity"),
         ("pdf", "docx"),
