@@ -98,3 +98,25 @@ def stakeholder_list(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def smtp(tmp_path: Path):
+    """Start real SMTP servers on 127.0.0.1 for the test (``smtp(handler, mode=..., auth=...)``,
+    see ``smtp_server.py``); every one is stopped after, within a bound."""
+    from smtp_server import Servers
+
+    servers = Servers(tmp_path / "smtp-ca")
+    try:
+        yield servers.start
+    finally:
+        servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def mail_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One html batch of the send tests' four stakeholders, built once for the session."""
+    from smtp_server import build_batch, write_list
+
+    folder = tmp_path_factory.mktemp("mail-batch")
+    return build_batch(write_list(folder / "list.csv"), folder / "out")

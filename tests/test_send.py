@@ -20,7 +20,6 @@ from smtp_server import (
     JOURNAL,
     SENDER,
     Recorder,
-    Servers,
     briefgen_command,
     build_batch,
     invoke,
@@ -35,26 +34,9 @@ ADDRESSED = ("st-1", "st-2", "st-3")
 
 
 @pytest.fixture
-def smtp(tmp_path: Path):
-    """Start SMTP servers for the test (``smtp(handler, mode=..., auth=...)``); all are stopped after."""
-    servers = Servers(tmp_path / "smtp-ca")
-    try:
-        yield servers.start
-    finally:
-        servers.stop_all()
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One html batch of the four stakeholders, built once for the module."""
-    folder = tmp_path_factory.mktemp("batch")
-    return build_batch(write_list(folder / "list.csv"), folder / "out")
-
-
-@pytest.fixture
-def out(built: Path, tmp_path: Path) -> Path:
-    """A private copy of the built batch."""
-    return Path(shutil.copytree(built, tmp_path / "out"))
+def out(mail_batch: Path, tmp_path: Path) -> Path:
+    """A private copy of the html batch built once for the session."""
+    return Path(shutil.copytree(mail_batch, tmp_path / "out"))
 
 
 def entries(out: Path) -> dict[str, dict]:
