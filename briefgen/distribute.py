@@ -193,9 +193,8 @@ def message(
     )
     subject, body = _split_subject(text)
     address = str(person.email)
-    sender_address = parseaddr(sending.sender or "")[1]
-    international = not address.isascii() or not sender_address.isascii()  # names alone fit RFC 2047
-    mail = EmailMessage(policy=UTF8_MAIL if international else SEVEN_BIT_MAIL if seven_bit else ASCII_MAIL)
+    utf8 = international(address, sending.sender)
+    mail = EmailMessage(policy=UTF8_MAIL if utf8 else SEVEN_BIT_MAIL if seven_bit else ASCII_MAIL)
     username, _, domain = address.rpartition("@")
     mail["To"] = Address(display_name=person.name or "", username=username, domain=domain)
     if sending.sender:
@@ -214,6 +213,12 @@ def message(
         seed = "\0".join([address, subject, body, *(str(record.get("sha256")) for _, record in chosen)])
         mail.set_boundary(f"briefgen-{sha256(seed.encode('utf-8', 'surrogateescape'))[:40]}")
     return mail
+
+
+def international(address: str, sender: str | None) -> bool:
+    """Whether a message to ``address`` from ``sender`` needs UTF-8 headers (RFC 6532) and, to be sent,
+    SMTPUTF8: when either address is not ASCII (display names alone fit RFC 2047)."""
+    return not address.isascii() or not parseaddr(sender or "")[1].isascii()
 
 
 def _split_subject(text: str) -> tuple[str, str]:

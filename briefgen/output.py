@@ -24,6 +24,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import stat
 import sys
@@ -197,6 +198,15 @@ def sha256(data: bytes) -> str:
 
 
 # ----- what is read back ---------------------------------------------------------------------
+
+
+#: A sha256 as briefgen writes it (a manifest's or journal's value is checked against it).
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def size_and_digest(size: Any, digest: Any) -> bool:
+    """Whether a file record read back has a size and a sha256 of the types briefgen writes."""
+    return type(size) is int and size >= 0 and isinstance(digest, str) and bool(SHA256_HEX.fullmatch(digest))
 
 
 def plain_name(name: Any) -> bool:

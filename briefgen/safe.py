@@ -14,6 +14,10 @@ import re
 #: surrogates; U+FFFE and U+FFFF.
 XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
+#: Characters that must not reach a terminal or a one-line record as they are: C0 and C1 controls,
+#: DEL, and the Unicode line and paragraph separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
 #: The only link targets a brief keeps as links (compared with the lower-cased target).
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 
@@ -21,6 +25,11 @@ SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 def xml_clean(text: str) -> str:
     """``text`` without the characters XML cannot hold."""
     return XML_UNSAFE.sub("", text)
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one printable line: every :data:`CONTROL` character written as ``\\xNN``."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def safe_link(target: str) -> bool:

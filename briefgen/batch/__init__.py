@@ -28,7 +28,6 @@ writes the manifest with what finished and raises :class:`Interrupted`.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -38,6 +37,7 @@ from .. import __version__
 from ..distribute import OUTBOX
 from ..errors import UsageError
 from ..output import MANIFEST_LIMIT, folder_lock, remove_stale_parts, sha256
+from ..stakeholders import ID_RE
 from .manifest import Manifest
 from .plan import (
     REFERENCE_LIMIT,
@@ -58,8 +58,6 @@ from .signals import Interrupted, signals_deferred, stop_on_signals
 from .worker import WorkerSettings
 
 __all__ = ["BatchRequest", "BatchResult", "Interrupted", "Outcome", "run"]
-
-_SHOWN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def clear_parts(out: Path) -> None:
@@ -143,7 +141,7 @@ def _run(
             result.manifest = manifest.path
             gone = sorted(set(manifest.previous) - set(manifest.order))
             if gone:
-                shown = [ident for ident in gone if _SHOWN_ID.fullmatch(ident)][:5]
+                shown = [ident for ident in gone if ID_RE.fullmatch(ident)][:5]
                 more = ", ..." if len(gone) > len(shown) else ""
                 result.notes.append(
                     f"{len(gone)} stakeholder(s) no longer in the list ({', '.join(shown)}{more}); "

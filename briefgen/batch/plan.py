@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..filenames import DEFAULT_PATTERN
-from ..output import regular_file, sha256
+from ..output import regular_file, sha256, size_and_digest
 from ..resources import MAX_RESOURCE_BYTES
 from ..stakeholders import Stakeholder
 from ..tailor import Length
@@ -29,7 +28,6 @@ from ..writers import BATCH_FORMATS
 CHUNK = 4  # stakeholders per task: small enough for steady progress, large enough to amortise
 TEMPLATE_FILE_LIMIT = MAX_RESOURCE_BYTES  # larger files in a template folder are never used
 REFERENCE_LIMIT = MAX_PACKAGE_BYTES  # the reference .docx's limit (writers.docx imports python-docx)
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 #: What makes the briefs of a batch differ besides the reader: audience, focus areas, region.
 Group = tuple[str, tuple[str, ...], str | None]
@@ -197,7 +195,7 @@ def checked_record(raw: Any, name: str, fmt: str, out: Path, hashed: bool = True
     if not isinstance(raw, dict) or raw.get("format") != fmt or raw.get("path") != name:
         return None
     size, digest, pages = raw.get("bytes"), raw.get("sha256"), raw.get("pages")
-    if type(size) is not int or size < 0 or not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+    if not size_and_digest(size, digest):
         return None
     if pages is not None and (type(pages) is not int or pages < 0):
         return None

@@ -105,18 +105,18 @@ def request_from_flags(
     )
 
 
-def _standing(letter: Letter, history: dict[str, list[Record]]) -> str:
+def _standing(letter: Letter, history: dict[str, list[Record]]) -> tuple[str, Record | None]:
     """What the journal says of ``letter``: sent, uncertain (this version was left ``sending``),
-    failed (this version's last try failed), changed (an earlier version was sent) or due."""
+    failed (this version's last try failed), changed (an earlier version was sent) or due; with
+    this version's last record, when there is one."""
     past = history.get(letter.id, [])
     same = [r for r in past if r.version == letter.version]
+    last = same[-1] if same else None
     if any(r.state == "sent" for r in same):
-        return "sent"
-    if same and same[-1].state == "sending":
-        return "uncertain"
-    if same:
-        return "failed"
-    return "changed" if any(r.state == "sent" for r in past) else "due"
+        return "sent", last
+    if last is not None:
+        return ("uncertain" if last.state == "sending" else "failed"), last
+    return ("changed" if any(r.state == "sent" for r in past) else "due"), None
 
 
 def _history(records: list[Record]) -> dict[str, list[Record]]:
@@ -133,23 +133,18 @@ def _choose(
     history = _history(records)
     chosen = []
     for letter in letters:
-        standing = _standing(letter, history)
+        standing, last = _standing(letter, history)
         if standing == "sent":
             result.already.append(letter.id)
         elif standing == "changed" and not request.resend_changed:
             result.changed.append(letter.id)
         elif standing == "uncertain" and not request.resend_uncertain:
             result.uncertain.append(letter.id)
-        elif standing == "uncertain":  # the same Message-ID, so the receiving side can tell copies apart
-            earlier = [r for r in history[letter.id] if r.version == letter.version][-1]
-            chosen.append(replace(letter, message_id=earlier.message_id))
+        elif standing == "uncertain" and last is not None:  # the same Message-ID: copies can be told apart
+            chosen.append(replace(letter, message_id=last.message_id))
         else:
             chosen.append(letter)
     return chosen
-
-
-def _utf8(letter: Letter, sender: str) -> bool:
-    return not letter.to.isascii() or not sender.isascii()
 
 
 def envelope_sender(sender: str | None) -> str:
@@ -190,11 +185,15 @@ def _run(request: SendRequest, progress: Progress | None) -> SendResult:
 
     started = time.perf_counter()
     sender = envelope_sender(request.sender)
+    connection = None
     if not request.dry_run:
         if request.server is None:
             raise UsageError("--smtp-host: give the SMTP server to send through (or --dry-run)")
         if not sender:
             raise UsageError("--from: give the sender's address")
+        from .smtp import Connection
+
+        connection = Connection(request.server)  # settings and --smtp-ca checked now; connects later
     reading = letters.read(request.out, request.sender)
     result = SendResult(no_address=reading.no_address, not_built=reading.not_built)
     pool = reading.letters
@@ -221,10 +220,10 @@ def _run(request: SendRequest, progress: Progress | None) -> SendResult:
         shown = "\n".join(problems)
         raise BriefgenError(f"{len(problems)} problem(s); nothing sent:\n{shown}")
     result.planned = chosen
-    if request.dry_run or not chosen:
+    if connection is None or not chosen:
         result.seconds = time.perf_counter() - started
         return result
-    _send(chosen, messages, request, sender, result, progress)
+    _send(connection, chosen, messages, request, sender, result, progress)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -278,6 +277,7 @@ def _message(letter: Letter, request: SendRequest) -> bytes:
 
 
 def _send(
+    connection: Any,
     chosen: list[Letter],
     builders: dict[str, Callable[[], bytes]],
     request: SendRequest,
@@ -286,11 +286,10 @@ def _send(
     progress: Progress | None,
 ) -> None:
     """Send ``chosen`` in order through one session, each step in the journal before the next."""
+    from ..distribute import international
     from .journal import Writer
-    from .smtp import Connection, Stop
+    from .smtp import Stop
 
-    assert request.server is not None
-    connection = Connection(request.server)
     book = Writer(request.out)
     interval = 60.0 / request.rate_per_minute if request.rate_per_minute else 0.0
     last_start = None
@@ -309,9 +308,8 @@ def _send(
                 continue
             book.add(base)
             try:
-                _deliver(
-                    connection, book, base, data, _utf8(letter, sender), sender, request, result, progress
-                )
+                utf8 = international(letter.to, request.sender)
+                _deliver(connection, book, base, data, utf8, sender, request, result, progress)
             except Stop as stop:  # login, TLS, sender or server refused before this message's data
                 book.add(replace(base, state="failed", reply=stop.message))
                 result.stopped = stop.message
@@ -402,9 +400,8 @@ def status(out: Path, sender: str | None = None) -> Status:
     found = Status(no_address=reading.no_address, not_built=reading.not_built, skipped_lines=bad)
     history = _history(records)
     for letter in reading.letters:
-        standing = _standing(letter, history)
-        if standing == "failed":
-            last = [r for r in history[letter.id] if r.version == letter.version][-1]
+        standing, last = _standing(letter, history)
+        if standing == "failed" and last is not None:
             found.failed.append((letter.id, f"{last.code or ''} {last.reply}".strip()))
         else:
             getattr(found, standing).append(letter.id)

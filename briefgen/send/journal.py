@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import time
 from dataclasses import dataclass, replace
@@ -26,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BriefgenError
-from ..output import open_folder
+from ..output import SHA256_HEX, open_folder
+from ..safe import escape_controls
 
 JOURNAL = "send-journal.jsonl"
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 STATES = ("sending", "sent", "failed")
-_HEX = re.compile(r"[0-9a-f]{64}")
 #: What of a server's reply is kept: control characters shown as escapes, at most this long.
 MAX_REPLY_CHARS = 500
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def shown_reply(text: str | bytes) -> str:
@@ -42,7 +40,7 @@ def shown_reply(text: str | bytes) -> str:
     escaped, cut to :data:`MAX_REPLY_CHARS`."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = escape_controls(text)
     return text if len(text) <= MAX_REPLY_CHARS else text[:MAX_REPLY_CHARS] + "..."
 
 
@@ -84,7 +82,7 @@ def _record(raw: Any) -> Record | None:
     ident, state, version, message_id = (raw.get(k) for k in ("id", "state", "version", "message_id"))
     if not all(isinstance(v, str) for v in (ident, state, version, message_id)) or state not in STATES:
         return None
-    if not _HEX.fullmatch(version):
+    if not SHA256_HEX.fullmatch(version):
         return None
     code = raw.get("code")
     if code is not None and type(code) is not int:

@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..distribute import Delivery, attachments
-from ..output import MANIFEST, MANIFEST_LIMIT, plain_name, read_manifest
-from ..stakeholders import Stakeholder
+from ..output import MANIFEST, MANIFEST_LIMIT, plain_name, read_manifest, size_and_digest
+from ..stakeholders import ID_RE, Stakeholder
 
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_HEX = re.compile(r"[0-9a-f]{64}")
 _LINE_BREAK = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 TEXT_FIELDS = ("name", "organisation", "sector", "country", "email", "audience", "audience_label", "title")
 
@@ -47,10 +45,6 @@ class Letter:
     def files(self) -> tuple[tuple[str, str], ...]:
         """(file name, sha256) of each attachment."""
         return tuple((name, str(record["sha256"])) for name, record in attachments(self.delivery))
-
-    @property
-    def size(self) -> int:
-        return sum(int(record["bytes"]) for _, record in attachments(self.delivery))
 
 
 @dataclass
@@ -94,7 +88,7 @@ def _files(raw: Any, problem: list[str]) -> dict[str, tuple[str, dict[str, Any]]
             or _LINE_BREAK.search(str(name))
         ):
             problem.append(f"file name {str(name)[:80]!r} is not a plain {fmt} file name in the folder")
-        elif type(size) is not int or size < 0 or not isinstance(digest, str) or not _HEX.fullmatch(digest):
+        elif not size_and_digest(size, digest):
             problem.append(f"file record of {name} has no valid size or sha256")
         else:
             files[fmt] = (name, {"path": name, "format": fmt, "bytes": size, "sha256": digest})
@@ -116,7 +110,7 @@ def read(out: Path, sender: str | None) -> Reading:
     seen: set[str] = set()
     for entry in entries:
         ident = entry.get("id") if isinstance(entry, dict) else None
-        if not isinstance(ident, str) or not _ID.fullmatch(ident) or ident in seen:
+        if not isinstance(ident, str) or not ID_RE.fullmatch(ident) or ident in seen:
             reading.problems.append(f"an entry of the manifest has no valid, unique id ({str(ident)[:40]!r})")
             continue
         seen.add(ident)

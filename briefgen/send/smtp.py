@@ -129,6 +129,27 @@ class _SMTP_SSL(_Bounded, smtplib.SMTP_SSL):
     pass
 
 
+#: The largest CA bundle read for ``--smtp-ca`` (the system's whole bundle is about 200 KB).
+MAX_CA_BYTES = 4 * 1024 * 1024
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The default TLS context (certificates and host names verified), trusting also the PEM
+    certificates of ``ca_file``, read through the opener (a FIFO or device is refused, not read)."""
+    from .. import opener
+
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            text = opener.read(ca_file, MAX_CA_BYTES, "--smtp-ca").decode("ascii")
+            context.load_verify_locations(cadata=text)
+        except opener.InputRefused as exc:
+            raise UsageError(exc.message) from None
+        except (UnicodeDecodeError, ssl.SSLError, ValueError) as exc:
+            raise UsageError(f"--smtp-ca: {ca_file}: not PEM certificates ({type(exc).__name__})") from None
+    return context
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -160,6 +181,7 @@ class Connection:
         check(server)
         self.server = server
         self.smtp: smtplib.SMTP | None = None
+        self.tls = tls_context(server.ca_file)
         secret = server.password or ""
         user = server.user or ""
         forms = [secret, *(base64.b64encode(s.encode()).decode() for s in (secret, f"\0{user}\0{secret}"))]
@@ -171,12 +193,6 @@ class Connection:
         for secret in self._secrets:
             shown = shown.replace(secret, "***")
         return shown
-
-    def _context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.server.ca_file is not None:
-            context.load_verify_locations(cafile=str(self.server.ca_file))
-        return context
 
     def _ehlo(self, smtp: smtplib.SMTP) -> None:
         code, text = smtp.ehlo()
@@ -194,9 +210,7 @@ class Connection:
         port = server.port or DEFAULT_PORTS[server.security]
         try:
             if server.security == "ssl":
-                smtp: smtplib.SMTP = _SMTP_SSL(
-                    server.host, port, timeout=server.timeout, context=self._context()
-                )
+                smtp: smtplib.SMTP = _SMTP_SSL(server.host, port, timeout=server.timeout, context=self.tls)
             else:
                 smtp = _SMTP(server.host, port, timeout=server.timeout)
             try:
@@ -207,7 +221,7 @@ class Connection:
                             f"{where} does not offer STARTTLS; nothing sent in clear "
                             "(use --smtp-security ssl, or none only for a server on this machine)"
                         )
-                    smtp.starttls(context=self._context())
+                    smtp.starttls(context=self.tls)
                     self._ehlo(smtp)
                 if server.user:
                     smtp.login(server.user, server.password or "")

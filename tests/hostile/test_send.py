@@ -455,3 +455,48 @@ def test_non_ascii_text_for_an_ascii_address_is_sent_in_seven_bits(tmp_path: Pat
     assert received.data.isascii()  # no 8-bit byte, so a server without 8BITMIME takes it unchanged
     body = received.message().get_body(("plain",)).get_content()
     assert body.startswith("Dear Zoë Ålander,")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_fifo_or_a_device_as_smtp_ca_is_refused_without_hanging(out: Path, smtp, tmp_path: Path, kind: str):
+    server = smtp()
+    ca = plant(tmp_path / "ca.pem", kind)
+    flags = [*server.flags(trust=False), "--smtp-ca", str(ca)]
+    command = briefgen_command("send", out, "--from", SENDER, *flags)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, err = process.communicate(timeout=PROCESS_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate(timeout=10)
+        pytest.fail(f"briefgen send hung on a {kind} as --smtp-ca")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+    assert process.returncode == 2, err.decode()
+    assert b"--smtp-ca" in err and b"Traceback" not in err, err.decode()
+    assert server.handler.connections == 0 and not (out / JOURNAL).exists()
+
+
+def test_an_smtp_ca_that_is_not_pem_certificates_is_refused_before_connecting(
+    out: Path, smtp, tmp_path: Path
+):
+    server = smtp()
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    result = send(out, server, "--smtp-ca", ca)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: --smtp-ca: {ca}: not PEM certificates (SSLError)"], result.output
+    assert server.handler.connections == 0 and not (out / JOURNAL).exists()
+
+
+def test_every_smtp_option_of_both_commands_is_a_send_setting() -> None:
+    from briefgen.cli import main
+    from briefgen.config import SMTP_ALLOWED
+    from briefgen.flags import SMTP_NAMES
+
+    for command in ("send", "batch"):
+        names = {param.name for param in main.commands[command].params}
+        assert set(SMTP_NAMES) <= names, command
+    assert {name for name in names if name.startswith("smtp_")} <= SMTP_ALLOWED

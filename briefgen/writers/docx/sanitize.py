@@ -19,13 +19,12 @@ from lxml import etree
 
 from ... import resources
 from ...errors import RenderError
-from ...safe import safe_link
+from ...safe import escape_controls, safe_link
 from ...unpack import Refused
 
 # Tags and attributes ("<" and "=") in a reference's XML parts: parsed, each costs lxml about 200 bytes.
 MAX_REFERENCE_MARKUP = 1_000_000
 XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"}
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 XML_DECLARATION = re.compile(r"""\s*<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 FETCHING_FIELDS = frozenset(
     {
@@ -230,7 +229,7 @@ class ReferencePackage:
     def note(self, message: str, *args: object) -> None:
         """Record a warning (one line: control characters from the document are shown escaped)."""
         text = f"reference document {self.name}: " + message % args
-        self.notes.append(CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+        self.notes.append(escape_controls(text))
 
     def tree(self, name: str) -> Any:
         """The parsed root of the part ``name`` (DTDs refused)."""
