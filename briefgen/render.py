@@ -54,7 +54,25 @@ def _markdown() -> Any:
         return lowered.startswith(SAFE_LINK_SCHEMES) or lowered.startswith("#")
 
     md.validateLink = validate_link
+    md.core.ruler.push("links_need_targets", _links_need_targets)
     return md
+
+
+def _links_need_targets(state: Any) -> None:
+    """A link with an empty target (``[text]()``, which markdown-it never validates) is its text."""
+    for token in state.tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        kept, empty = [], []
+        for child in token.children:
+            if child.type == "link_open":
+                empty.append(not (child.attrGet("href") or "").strip())
+                if empty[-1]:
+                    continue
+            elif child.type == "link_close" and empty and empty.pop():
+                continue
+            kept.append(child)
+        token.children = kept
 
 
 def markdown_block(text: str | None) -> Any:

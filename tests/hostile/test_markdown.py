@@ -232,3 +232,18 @@ def test_markdown_links_keep_only_the_allowed_schemes_in_the_filter() -> None:
     )
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert hrefs == ["mailto:a@b.c"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("[]()", ""),
+        ("[a]()", "a"),
+        ("[*a*]( )", "<em>a</em>"),
+        ("see [a]() and [b](#x)", 'see a and <a href="#x">b</a>'),
+    ],
+)
+def test_a_link_with_an_empty_target_is_its_text(text: str, shown: str) -> None:
+    from briefgen.render import markdown_inline
+
+    assert str(markdown_inline(text)) == shown
