@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .flags import SMTP_NAMES
 
 FILENAME = "briefgen.toml"
 PATH_KEYS = {"out", "reference_docx", "theme", "smtp_ca"}
@@ -39,6 +38,11 @@ BATCH_ALLOWED = {
     "reference_docx", "strict", "theme", "zip", "eml", "from",
 }  # fmt: skip
 #: ``[send]``: how to reach the SMTP server, for ``briefgen send`` and ``briefgen batch --send``.
+#: The parameters of ``flags.SMTP`` are named after these keys.
+SMTP_NAMES = (
+    "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_ca", "smtp_timeout", "rate",
+    "max_message_mb", "retries", "retry_wait",
+)  # fmt: skip
 SMTP_ALLOWED = set(SMTP_NAMES)
 SEND_ALLOWED = SMTP_ALLOWED | {"from", "templates"}
 RENAMED = {"audience": "audiences", "name": "name_pattern", "zip": "make_zip", "from": "sender"}

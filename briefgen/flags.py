@@ -166,11 +166,6 @@ class Rate(click.ParamType):
         return per_minute
 
 
-#: The parameters of :data:`SMTP`, which are also the keys of ``[send]`` in briefgen.toml.
-SMTP_NAMES = (
-    "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_ca", "smtp_timeout", "rate",
-    "max_message_mb", "retries", "retry_wait",
-)  # fmt: skip
 #: How to reach the SMTP server, for ``send`` and ``batch --send`` alike (``[send]`` in briefgen.toml).
 SMTP = options(
     click.option("--smtp-host", default=None, help="SMTP server to send through."),

@@ -493,8 +493,7 @@ def test_an_smtp_ca_that_is_not_pem_certificates_is_refused_before_connecting(
 
 def test_every_smtp_option_of_both_commands_is_a_send_setting() -> None:
     from briefgen.cli import main
-    from briefgen.config import SMTP_ALLOWED
-    from briefgen.flags import SMTP_NAMES
+    from briefgen.config import SMTP_ALLOWED, SMTP_NAMES
 
     for command in ("send", "batch"):
         names = {param.name for param in main.commands[command].params}
