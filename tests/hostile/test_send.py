@@ -342,22 +342,29 @@ def test_a_planted_journal_is_refused_and_what_it_points_to_stays_unchanged(
     assert os.path.lexists(out / JOURNAL)
 
 
+def bounded(command: list[str], hung: str) -> tuple[int, bytes]:
+    """Run ``command`` within :data:`PROCESS_S` (killed, and the test failed with ``hung``, past it);
+    its exit code and standard error."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, err = process.communicate(timeout=PROCESS_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate(timeout=10)
+        pytest.fail(hung)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+    return process.returncode, err
+
+
 def test_a_fifo_as_the_journal_is_refused_without_hanging(out: Path, smtp):
     server = smtp()
     plant(out / JOURNAL, "fifo")
     for extra in ([], ["--status"]):
         command = briefgen_command("send", out, "--from", SENDER, *server.flags(), *extra)
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            _, err = process.communicate(timeout=PROCESS_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=10)
-            pytest.fail(f"briefgen send {' '.join(extra)} hung on a FIFO journal")
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-        assert process.returncode == 1, err.decode()
+        code, err = bounded(command, f"briefgen send {' '.join(extra)} hung on a FIFO journal")
+        assert code == 1, err.decode()
         assert b"send journal" in err and b"Traceback" not in err, err.decode()
     assert server.handler.connections == 0 and server.handler.messages() == []
 
@@ -463,17 +470,8 @@ def test_a_fifo_or_a_device_as_smtp_ca_is_refused_without_hanging(out: Path, smt
     ca = plant(tmp_path / "ca.pem", kind)
     flags = [*server.flags(trust=False), "--smtp-ca", str(ca)]
     command = briefgen_command("send", out, "--from", SENDER, *flags)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        _, err = process.communicate(timeout=PROCESS_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate(timeout=10)
-        pytest.fail(f"briefgen send hung on a {kind} as --smtp-ca")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-    assert process.returncode == 2, err.decode()
+    code, err = bounded(command, f"briefgen send hung on a {kind} as --smtp-ca")
+    assert code == 2, err.decode()
     assert b"--smtp-ca" in err and b"Traceback" not in err, err.decode()
     assert server.handler.connections == 0 and not (out / JOURNAL).exists()
 
