@@ -120,12 +120,27 @@ class Section(Item):
     table: Table | None = None
 
 
+class Chapters(Item):
+    """Chapter titles of one audience's brief; a missing one takes the catalogue's generic title."""
+
+    introduction: Line | None = None
+    lead: Line | None = None
+    recommendations: Line | None = None
+    strategy: Line | None = None
+    context: Line | None = None
+    closing: Line | None = None
+
+
 class Audience(Item):
     """Everything that is written for one audience."""
 
     label: Line = Field(description="Who the audience is, e.g. 'Businesses'.")
     brief_title: Line = Field(description="Title of this audience's brief.")
     description: Line
+    template: Id | None = Field(
+        None, description="Template that renders this audience (NAME.html.j2); default: the audience id."
+    )
+    chapters: Chapters = Field(default_factory=Chapters, description="Chapter titles for this audience.")
     intro: Markdown
     sections: list[Section] = []
     recommendations: list[Recommendation] = Field(min_length=1)
