@@ -64,6 +64,8 @@ class Delivery:
     audience: str
     attach: tuple[str, ...]
     files: dict[str, tuple[str, dict[str, Any]]]
+    language: str = "en"
+    strategy: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,10 @@ def message(
     text = run_template(
         EMAIL_TEMPLATE,
         sending.templates,
+        language=delivery.language,
         stakeholder=person.reader(),
         title=delivery.title,
+        strategy=delivery.strategy,
         audience=delivery.audience,
         files=[name for name, _ in chosen],
         sender=sending.sender,

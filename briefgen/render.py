@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import i18n, safe
 from .errors import RenderError
+from .i18n import SOURCE_LANGUAGE
 from .paths import builtin_templates
 from .safe import SAFE_LINK_SCHEMES, xml_clean
 
@@ -41,11 +43,12 @@ class Rendered:
     template: str
 
 
-@functools.lru_cache(maxsize=1)
-def _markdown() -> Any:
+@functools.lru_cache(maxsize=16)
+def _markdown(quotes: tuple[str, str, str, str] = ("“", "”", "‘", "’")) -> Any:
+    """The Markdown parser, with typographic quotes for one language."""
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "linkify": False})
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "linkify": False, "quotes": list(quotes)})
     md.enable(["replacements", "smartquotes"])
     md.disable(["heading", "lheading", "image", "html_block", "html_inline"])
 
@@ -75,22 +78,22 @@ def _links_need_targets(state: Any) -> None:
         token.children = kept
 
 
-def markdown_block(text: str | None) -> Any:
+def markdown_block(text: str | None, quotes: tuple[str, str, str, str] | None = None) -> Any:
     """Render Markdown paragraphs and lists to safe HTML markup."""
     from markupsafe import Markup
 
     if not text:
         return Markup("")
-    return Markup(_markdown().render(text).strip())
+    return Markup((_markdown(quotes) if quotes else _markdown()).render(text).strip())
 
 
-def markdown_inline(text: str | None) -> Any:
+def markdown_inline(text: str | None, quotes: tuple[str, str, str, str] | None = None) -> Any:
     """Render one line of Markdown (emphasis, links) without a paragraph around it."""
     from markupsafe import Markup
 
     if not text:
         return Markup("")
-    return Markup(_markdown().renderInline(text).strip())
+    return Markup((_markdown(quotes) if quotes else _markdown()).renderInline(text).strip())
 
 
 def slugify(text: str) -> str:
@@ -98,33 +101,6 @@ def slugify(text: str) -> str:
     norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", norm.lower()).strip("-")
     return slug or "section"
-
-
-NUMBER_WORDS = (
-    "no",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-)
-
-
-def number_word(value: int) -> str:
-    """Spell small counts as words (three, six), larger ones as digits."""
-    return NUMBER_WORDS[value] if 0 <= value < len(NUMBER_WORDS) else str(value)
-
-
-def format_date(value: Any) -> str:
-    """Format a date the way briefs print it: 5 June 2025."""
-    return f"{value.day} {value:%B %Y}" if value is not None else ""
 
 
 def template_dirs(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
@@ -137,13 +113,19 @@ def _escapes(name: str | None) -> bool:
     return not (name or "").endswith(".txt.j2")
 
 
-@functools.lru_cache(maxsize=8)
-def environment(search_path: tuple[Path, ...]) -> Environment:
-    """A sandboxed, autoescaping, strict Jinja environment over ``search_path``."""
+@functools.lru_cache(maxsize=16)
+def environment(search_path: tuple[Path, ...], language: str = SOURCE_LANGUAGE) -> Environment:
+    """A sandboxed, autoescaping, strict Jinja environment over ``search_path``, speaking ``language``.
+
+    The i18n extension gives templates ``{% trans %}``, ``_()``, ``ngettext`` and
+    ``pgettext`` from the language's catalogue; the filters format dates, numbers,
+    lists of names and quotations as that language does.
+    """
     from jinja2 import StrictUndefined
 
     from .sandbox import BriefSandbox, loader
 
+    lang = i18n.language(language, search_path)
     env = BriefSandbox(
         loader=loader(search_path, builtin_templates()),
         autoescape=_escapes,
@@ -151,47 +133,94 @@ def environment(search_path: tuple[Path, ...]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["md"] = markdown_block
-    env.filters["md_inline"] = markdown_inline
+    env.install_gettext_callables(**i18n.gettext_callables(lang), newstyle=True)  # type: ignore[attr-defined]
+    quotes = lang.quotes
+    env.filters["md"] = functools.partial(markdown_block, quotes=quotes)
+    env.filters["md_inline"] = functools.partial(markdown_inline, quotes=quotes)
     env.filters["slug"] = slugify
-    env.filters["date"] = format_date
-    env.filters["number_word"] = number_word
+    env.filters["date"] = lang.date
+    env.filters["number"] = lang.number
+    env.filters["number_word"] = lang.number_word
+    env.filters["names"] = lang.names
+    env.filters["quoted"] = lang.quote
+    env.filters["css_string"] = css_string
+    env.filters["upper_first"] = upper_first
+    env.globals["page_label_css"] = page_label_css
+    env.globals["page_label"] = functools.partial(lang.gettext, "Page %(page)s of %(pages)s")
     return env
 
 
-def template_name(audience: str) -> str:
-    """The template file that renders ``audience``."""
-    return f"{audience}.html.j2"
+def upper_first(text: str) -> Any:
+    """Capitalise the first letter only ("drei strategische Ziele" -> "Drei strategische Ziele")."""
+    from markupsafe import Markup
+
+    plain = str(text)
+    first = plain[:1].upper() + plain[1:]
+    return Markup(first) if isinstance(text, Markup) else first
+
+
+def css_string(text: str) -> Any:
+    """A CSS string literal of ``text`` that nothing in it can end, safe inside ``<style>``."""
+    from markupsafe import Markup
+
+    return Markup(safe.css_string(str(text)))
+
+
+def page_label_css(label: str) -> Any:
+    """CSS ``content`` for a translated "Page %(page)s of %(pages)s" (counters in their places)."""
+    from markupsafe import Markup
+
+    pieces = []
+    for part in i18n.page_label_parts(label):
+        if part == "\0page":
+            pieces.append("counter(page)")
+        elif part == "\0pages":
+            pieces.append("counter(pages)")
+        else:
+            pieces.append(str(css_string(part)))
+    return Markup(" ".join(pieces) or '""')
+
+
+def template_name(template: str) -> str:
+    """The template file of a template name (an audience's ``template``, by default its id)."""
+    return f"{template}.html.j2"
 
 
 def render(
     brief: Brief, *, templates: tuple[Path, ...] = (), theme: Any = None, time_limit: float | None = None
 ) -> Rendered:
     """Render ``brief`` with its audience template; return the finished HTML."""
-    name = template_name(brief.audience_id)
+    name = template_name(brief.template)
     try:
-        html = run_template(name, templates, time_limit, brief=brief, theme=theme)
+        html = run_template(name, templates, time_limit, language=brief.language, brief=brief, theme=theme)
     except RenderError as exc:
         if exc.message == f"template not found: {name}":
             raise RenderError(
                 f"no template for audience {brief.audience_id!r}: add {name} to a template folder"
+                f" or set audiences.{brief.audience_id}.template"
             ) from None
         raise
     return Rendered(html=finish(html), title=brief.title, language=brief.language, template=name)
 
 
 def run_template(
-    name: str, templates: tuple[Path, ...] = (), time_limit: float | None = None, **context: Any
+    name: str,
+    templates: tuple[Path, ...] = (),
+    time_limit: float | None = None,
+    language: str = SOURCE_LANGUAGE,
+    **context: Any,
 ) -> str:
-    """Render template ``name`` from the search path in the sandbox; errors name template and line."""
+    """Render template ``name`` from the search path in ``language`` in the sandbox; errors name
+    template and line."""
     from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.sandbox import SecurityError
 
     from .plain import freeze
     from .sandbox import bounded_render
 
-    env = environment(template_dirs(templates))
+    env = environment(template_dirs(templates), language)
     data = {key: freeze(value) for key, value in context.items()}
     try:
         template = env.get_template(name)

@@ -35,3 +35,14 @@ def escape_controls(text: str) -> str:
 def safe_link(target: str) -> bool:
     """Whether ``target`` is a web or mail link a brief may carry."""
     return target.lower().startswith(SAFE_LINK_SCHEMES)
+
+
+def css_string(text: str) -> str:
+    """``text`` as a double-quoted CSS string that nothing in it can end or escape from.
+
+    Letters, digits, spaces and harmless punctuation stay as they are; every
+    other character is written as a six-digit CSS escape (``\\00007b`` for ``{``),
+    so quotes, backslashes, braces, semicolons, ``<`` and line breaks are inert.
+    """
+    keep = set(" .,:-_!?#%+=|~'’·–—")
+    return '"' + "".join(c if c.isalnum() or c in keep else f"\\{ord(c):06x}" for c in text) + '"'

@@ -16,6 +16,9 @@ it looks. The rules:
   actions), the first five entries of the first lead section, key figures, and of the context only
   the region's profile when a region is given.
 * ``stakeholder``: name, organisation, sector and country for "Prepared for".
+* ``language``: the language the brief is written in (a BCP 47 tag); the content
+  given to :func:`tailor` is already in that language (see :mod:`briefgen.translate`).
+  Every word a template adds comes from that language's catalogue.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Options:
     region: str | None = None
     length: Length = "full"
     stakeholder: Stakeholder | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,6 @@ class Brief:
     audience: Audience
     identity: Identity
     title: str
-    subtitle: str
     length: Length
     focus: tuple[FocusArea, ...]
     region: Region | None
@@ -111,6 +114,16 @@ class Brief:
     context: Context | None
     figures: tuple[KeyFigure, ...]
     keywords: tuple[str, ...] = field(default=())
+    language: str = "en"
+    #: Each recommendation's number in this brief, by id (for links from lead entries).
+    numbers: dict[str, int] = field(default_factory=dict)
+    #: The initiatives the key figures cite as their source, by id.
+    sources: dict[str, Initiative] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        """The template that renders this brief: the audience's ``template``, else its id."""
+        return self.audience.template or self.audience_id
 
     @property
     def summary(self) -> bool:
@@ -119,10 +132,6 @@ class Brief:
     @property
     def author(self) -> str:
         return "; ".join(self.identity.issuer)
-
-    @property
-    def language(self) -> str:
-        return self.identity.language
 
 
 def _unknown(flag: str, value: str, valid: list[str]) -> UsageError:
@@ -207,12 +216,6 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
     elif region is not None:
         context = Context(region=region, regions=(), policy_areas=(), initiatives=())
 
-    subtitle = audience.description
-    if focus:
-        subtitle = f"Focus: {', '.join(areas[f].short_title or areas[f].title for f in focus)}"
-    if region is not None:
-        subtitle = f"{subtitle} · Region: {region.name}" if focus else f"Region: {region.name}"
-
     sections = tuple(audience.sections)
     if summary:
         sections = tuple(
@@ -229,7 +232,6 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
         audience=audience,
         identity=strategy.strategy,
         title=audience.brief_title,
-        subtitle=subtitle,
         length=options.length,
         focus=tuple(areas[f] for f in focus),
         region=region,
@@ -241,6 +243,11 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
         context=context,
         figures=figures,
         keywords=keywords,
+        language=options.language or strategy.strategy.language,
+        numbers={view.rec.id: view.number for view in recommendations},
+        sources={
+            i.id: i for i in strategy.initiatives if any(fig.source == i.id for fig in figures)
+        },
     )
 
 

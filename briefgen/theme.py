@@ -28,6 +28,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import UsageError
+from .safe import css_string
 
 #: One line of text: no control characters (a newline would end a CSS string or a Word run).
 NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
@@ -115,17 +116,6 @@ class Theme(BaseModel):
             DEFAULT_WORD_FONTS["heading"]: self.fonts.word_heading,
             DEFAULT_WORD_FONTS["body"]: self.fonts.word_body,
         }
-
-
-def css_string(text: str) -> str:
-    """``text`` as a double-quoted CSS string that nothing in it can end or escape from.
-
-    Letters, digits, spaces and harmless punctuation stay as they are; every
-    other character is written as a six-digit CSS escape (``\\00007b`` for ``{``),
-    so quotes, backslashes, braces, semicolons, ``<`` and line breaks are inert.
-    """
-    keep = set(" .,:-_!?#%+=|~'’·–—")
-    return '"' + "".join(c if c.isalnum() or c in keep else f"\\{ord(c):06x}" for c in text) + '"'
 
 
 def load(path: Path) -> Theme:

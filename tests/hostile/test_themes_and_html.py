@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from briefgen.paths import builtin_templates
-from briefgen.theme import css_string
+from briefgen.safe import css_string
 
 from .helpers import block_template, build, counting_server, plant, tiny_template
 

@@ -57,7 +57,9 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         if ident:
             walker.bookmark_name(ident)
     walker.blocks(body_el if body_el is not None else tree)
-    headers_and_footers(walker, _running_title(tree, document), options.theme)
+    label = tree.find(".//meta[@name='briefgen-page-label']")
+    page_label = label.get("content", "") if label is not None else ""
+    headers_and_footers(walker, _running_title(tree, document), options.theme, page_label)
     update_fields_on_open(doc)
     set_language(doc, document.language)
     properties(doc, tree, document, options.source_date_epoch)

@@ -452,7 +452,8 @@ class Walker:
         """A TOC field whose result already lists the entries, linked to the heading bookmarks."""
         title = element.find(".//p[@class='toc-title']")
         heading = self.paragraph("TOC Heading")
-        heading.add_run(xml_clean(title.text_content().strip()) if title is not None else "Contents")
+        label = title.text_content().strip() if title is not None else element.get("aria-label", "")
+        heading.add_run(xml_clean(label))
         entries = [
             (int(li.get("class", "toc-level-1")[-1]), a.get("href", "")[1:], a.text_content())
             for li in element.iter("li")
