@@ -143,10 +143,6 @@ class Language:
         override = FORMAT_LOCALE.get(str(self.locale))
         return Locale.parse(override) if override else self.locale
 
-    @property
-    def direction(self) -> str:
-        return self.locale.character_order == "right-to-left" and "rtl" or "ltr"
-
 
 def page_label_parts(label: str) -> list[str]:
     """Split a translated "Page %(page)s of %(pages)s" into text and the two counters.
@@ -171,13 +167,13 @@ def page_label_parts(label: str) -> list[str]:
 def language(tag: str, search_path: tuple[Path, ...]) -> Language:
     """The Language for ``tag`` with catalogues from ``search_path`` (chained, most specific first)."""
     from babel import Locale, UnknownLocaleError
-    from babel.support import NullTranslations, Translations
+    from babel.support import NullTranslations
 
     try:
         locale = Locale.parse(tag.replace("-", "_"))
     except (UnknownLocaleError, ValueError) as exc:
         raise RenderError(f"language {tag!r}: not a language Babel knows ({exc})") from None
-    chain: Translations | NullTranslations | None = None
+    chain: Any = None
     for path, folder in catalogue_files(tag, search_path):
         found = _read_catalogue(path, folder)
         if found is None:

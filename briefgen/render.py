@@ -48,7 +48,8 @@ def _markdown(quotes: tuple[str, str, str, str] = ("“", "”", "‘", "’")) 
     """The Markdown parser, with typographic quotes for one language."""
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": False, "typographer": True, "linkify": False, "quotes": list(quotes)})
+    options = {"html": False, "typographer": True, "linkify": False, "quotes": list(quotes)}
+    md = MarkdownIt("commonmark", options)
     md.enable(["replacements", "smartquotes"])
     md.disable(["heading", "lheading", "image", "html_block", "html_inline"])
 
