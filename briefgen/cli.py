@@ -20,6 +20,7 @@ import click
 from . import __version__
 from .flags import (
     CONTENT_MANY,
+    LANGUAGE,
     LENGTH,
     LOOK,
     LOOK_NAMES,
@@ -118,6 +119,7 @@ def show_warnings() -> None:
 @click.option("--organisation", default=None, help="Stakeholder organisation.")
 @click.option("--sector", default=None, help="Stakeholder sector.")
 @click.option("--country", default=None, help="Stakeholder country.")
+@LANGUAGE
 @LOOK
 @click.option(
     "--docx-refresh",
@@ -137,6 +139,7 @@ def build(
     organisation: str | None,
     sector: str | None,
     country: str | None,
+    language: str | None,
     docx_refresh: bool,
     **look: Any,
 ) -> None:
@@ -165,6 +168,7 @@ def build(
                 region=region,
                 length=length,  # type: ignore[arg-type]
                 stakeholder=stakeholder,
+                language=language,
                 docx_refresh=docx_refresh,
                 **look,  # --templates, --pdf-variant, --page-size, --theme, --reference-docx, --strict
             )
@@ -423,12 +427,23 @@ def send(
 
 @main.command()
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--templates",
+    "folders",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Template folder searched before the built-in templates (repeatable).",
+)
 @handle_errors
-def validate(path: Path | None) -> None:
-    """Check a content file or folder; report every problem with file:line:col."""
+def validate(path: Path | None, folders: tuple[Path, ...]) -> None:
+    """Check a content file or folder; report every problem with file:line:col.
+
+    Also checks that every audience has a template (its own name, or its
+    ``template``) in the --templates folders or the built-in templates.
+    """
     from .validate import validate as run_validate
 
-    content = run_validate(path or builtin_content())
+    content = run_validate(path or builtin_content(), templates=folders)
     s = content.strategy
     recs = sum(len(a.recommendations) for a in s.audiences.values())
     click.echo(

@@ -14,6 +14,10 @@ which makes the dangerous and surprising parts of YAML impossible:
   (``/dev/zero``, a FIFO), and characters text cannot hold (control characters,
   lone surrogates), written raw or as escapes.
 
+The loader also gives advice on the text itself, reported with the model's
+problems rather than instead of them: a folded scalar (``>``, ``>-``) whose
+folding joins Markdown list lines into one run-on paragraph.
+
 Several files merge into one document: top-level keys must be unique across
 files, except ``audiences``, whose entries may live one per file.
 """
@@ -49,6 +53,8 @@ class Loaded:
     positions: dict[PathKey, tuple[str, int, int]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Problems in the text that leave the data usable (folded lists): reported with the model's.
+    advice: list[Problem] = field(default_factory=list)
     digest: str = ""  # sha256 over each file's name and the bytes read, in order
 
     def locate(self, path: PathKey) -> tuple[str, int, int]:
@@ -138,7 +144,9 @@ def parse_bytes(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, in
     """Parse YAML bytes already read (shown as ``name``) into plain data and positions; never raise.
 
     The checks of :func:`load_file` after the read: UTF-8 (a byte-order mark is
-    dropped), no control characters, then the safe event walk.
+    dropped), no control characters, then the safe event walk. When the data is
+    None the problems say why; problems returned with data are advice on the text
+    (a folded scalar that swallows list lines) and leave the data usable.
     """
     import yaml
 
@@ -161,7 +169,8 @@ def parse_bytes(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, in
     loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         events = yaml.parse(text, Loader=loader_cls)
-        data = _build(events, name, positions)
+        advice: list[Problem] = []
+        data = _build(events, name, positions, _Source(text), advice)
     except _Refused as exc:
         line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
         return None, positions, [Problem(name, line, col, dotted(exc.path), exc.message)]
@@ -171,11 +180,68 @@ def parse_bytes(raw: bytes, name: str) -> tuple[Any, dict[PathKey, tuple[str, in
         return None, positions, [Problem(name, line, col, "", f"YAML syntax: {exc.problem or exc.context}")]
     except yaml.YAMLError as exc:
         return None, positions, [Problem(name, 1, 1, "", f"YAML: {exc}")]
-    return data, positions, []
+    return data, positions, advice if data is not None else []
 
 
-def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]]) -> Any:
-    """Build data from a YAML event stream, recording the position of every node."""
+#: How YAML ends a line (the marks of both parsers count these).
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+#: A Markdown list item: a bullet or a number with a dot or parenthesis, a space, then text.
+_LIST_LINE = re.compile(r"(?:[-*+]|[0-9]{1,9}[.)])[ \t]+\S")
+FOLDED_LIST = "folded text (>) joins these list lines into one paragraph; use | to keep the lines"
+
+
+class _Source:
+    """The lines of the text being parsed, split once and only when a folded scalar needs them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = _YAML_BREAK.split(self.text)
+        return self._lines
+
+
+def swallowed_list_line(lines: list[str], event: Any) -> tuple[int, int] | None:
+    """Where a folded scalar first joins a list line to the line before it (1-based line and
+    column), or None. Folding joins two lines at the scalar's indentation with no blank line
+    between; a more-indented line, and the lines after a blank one, keep their line breaks."""
+    value = event.value.lstrip("\n")
+    first = value.split("\n", 1)[0]
+    extra = len(first) - len(first.lstrip(" "))  # how far the first line is indented past the block
+    end = event.end_mark.line + (1 if event.end_mark.column else 0)
+    indent: int | None = None
+    joined = False  # whether the line before was a line that folding joins to the next
+    for number in range(event.start_mark.line + 1, min(end, len(lines))):
+        line = lines[number]
+        if not line.strip():
+            joined = False
+            continue
+        if indent is None:
+            indent = len(line) - len(line.lstrip(" ")) - extra
+        if len(line) - len(line.lstrip(" ")) < indent:
+            break  # a comment or the next key: the scalar has ended
+        body = line[indent:]
+        if body[:1] in (" ", "\t"):
+            joined = False  # a more-indented line keeps its line breaks
+            continue
+        if joined and _LIST_LINE.match(body):
+            return number + 1, indent + 1
+        joined = True
+    return None
+
+
+def _build(
+    events: Any,
+    name: str,
+    positions: dict[PathKey, tuple[str, int, int]],
+    source: _Source | None = None,
+    advice: list[Problem] | None = None,
+) -> Any:
+    """Build data from a YAML event stream, recording the position of every node (and, given
+    the source and a list for advice, each folded scalar that swallows list lines)."""
     import yaml
 
     documents: list[Any] = []
@@ -201,6 +267,10 @@ def _build(events: Any, name: str, positions: dict[PathKey, tuple[str, int, int]
                 )
             if not event.style and event.value in NULLS:
                 return None
+            if event.style == ">" and source is not None and advice is not None and path[-1:] != ("\0key",):
+                found = swallowed_list_line(source.lines, event)
+                if found:
+                    advice.append(Problem(name, found[0], found[1], dotted(path), FOLDED_LIST))
             return event.value
         positions[path] = (name, event.start_mark.line + 1, event.start_mark.column + 1)
         if isinstance(event, yaml.SequenceStartEvent):
@@ -271,6 +341,9 @@ def load(source: Path | tuple[Path, ...]) -> Loaded:
         if raw is not None:  # the digest is of the very bytes parsed, never of a second read
             digest.update(path.name.encode() + b"\0" + raw + b"\0")
             data, positions, problems = parse_bytes(raw, display_name(path))
+            if data is not None:  # advice on the text: the data is still merged and checked
+                result.advice.extend(problems)
+                problems = []
         result.problems.extend(problems)
         if problems:
             continue

@@ -88,10 +88,11 @@ def inline_problem(text: str) -> str | None:
             start = token.map[0] if token.map else 0
             line = lines[start].strip() if start < len(lines) else ""
             where = f" ({shown(line)}, line {start + 1} of the text)" if line else ""
-            return (
-                f"shown inline: {found} is not allowed here{where}; "
-                "write one paragraph (emphasis and links are fine)"
-            )
+            fix = "write one paragraph (emphasis and links are fine)"
+            number = re.match(r"([0-9]{1,9})([.)])", line) if token.type == "ordered_list_open" else None
+            if number:
+                fix += f"; to start a line with a number, write {number[1]}\\{number[2]}"
+            return f"shown inline: {found} is not allowed here{where}; {fix}"
     return None
 
 
@@ -119,10 +120,12 @@ BCP47_HINT = (
     "a BCP 47 tag is a language code, then optionally a script and a region, joined by '-', "
     "e.g. en, fr-FR, pt-PT, sr-Latn-RS"
 )
-_TAG = re.compile(
-    r"(?P<language>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?"
-    r"(?P<variants>(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*)"
+#: language, script, region and variants (the groups of a match, in that order).
+_TAG_PATTERN = (
+    r"^([A-Za-z]{2,3})(?:-([A-Za-z]{4}))?(?:-([A-Za-z]{2}|[0-9]{3}))?"
+    r"((?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*)$"
 )
+_TAG = re.compile(_TAG_PATTERN)
 #: The longest tag looked at; anything longer is refused without parsing.
 MAX_TAG = 35
 
@@ -159,7 +162,7 @@ def language_tag(value: str) -> str:
         raise ValueError(f"empty language tag; {BCP47_HINT}")
     if len(text) > MAX_TAG:
         raise ValueError(f"{shown(text)} is not a language tag ({len(text):,} characters); {BCP47_HINT}")
-    match = _TAG.fullmatch(text) if text.isascii() else None
+    match = _TAG.match(text) if text.isascii() else None
     if match is None:
         if "_" in text:
             try:
@@ -167,28 +170,32 @@ def language_tag(value: str) -> str:
             except ValueError:
                 pass
             else:
-                raise ValueError(f"{shown(text)} is not a language tag: did you mean {fixed!r}? (use '-', not '_')")
+                raise ValueError(
+                    f"{shown(text)} is not a language tag: did you mean {fixed!r}? (use '-', not '_')"
+                )
         named = _cldr()[3].get(text.lower())
         if named:
             raise ValueError(f"{shown(text)} is not a language tag: did you mean {named!r}? ({BCP47_HINT})")
         raise ValueError(f"{shown(text)} is not a language tag; {BCP47_HINT}")
-    language = match["language"].lower()
+    language, script, region, variants = match.groups()
+    language = language.lower()
     if not _known_language(language):
-        raise ValueError(f"{shown(text)}: {language!r} is not a known language code; {BCP47_HINT}")
+        what = shown(text) if text.lower() == language else f"{language!r} in {shown(text)}"
+        raise ValueError(f"{what} is not a known language code; {BCP47_HINT}")
     parts = [language]
     _, scripts, regions, _ = _cldr()
-    if match["script"]:
-        script = match["script"].title()
+    if script:
+        script = script.title()
         if script not in scripts:
-            raise ValueError(f"{shown(text)}: {script!r} is not a known script code; {BCP47_HINT}")
+            raise ValueError(f"{script!r} in {shown(text)} is not a known script code; {BCP47_HINT}")
         parts.append(script)
-    if match["region"]:
-        region = match["region"].upper()
+    if region:
+        region = region.upper()
         if region not in regions:
             hint = " (the United Kingdom is GB)" if region == "UK" else ""
-            raise ValueError(f"{shown(text)}: {region!r} is not a known region code{hint}; {BCP47_HINT}")
+            raise ValueError(f"{region!r} in {shown(text)} is not a known region code{hint}; {BCP47_HINT}")
         parts.append(region)
-    parts += [v.lower() for v in match["variants"].split("-") if v]
+    parts += [v.lower() for v in variants.split("-") if v]
     return "-".join(parts)
 
 
@@ -202,8 +209,7 @@ Language = Annotated[
     AfterValidator(_language),
     Field(
         description="Language of the text as a BCP 47 tag: en, fr-FR, pt-PT (case is normalised).",
-        json_schema_extra={"pattern": _TAG.pattern.replace("?P<language>", "").replace("?P<script>", "")
-        .replace("?P<region>", "").replace("?P<variants>", "")},
+        json_schema_extra={"pattern": _TAG_PATTERN},
     ),
 ]
 
@@ -297,8 +303,8 @@ class Identity(Item):
     short_title: Line | None = Field(None, description="Used in running headers.")
     subtitle: Line | None = None
     issuer: list[Line] = Field(min_length=1, description="Bodies that issued the strategy.")
-    presented: dt.date = Field(description="Date the strategy was presented (YYYY-MM-DD).")
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+    presented: Date = Field(description="Date the strategy was presented, written YYYY-MM-DD.")
+    language: Language = "en"
     overview: Markdown
     keywords: list[Line] = []
 
@@ -309,17 +315,21 @@ class Objective(Item):
     id: Id
     title: Line
     summary: Markdown
-    points: list[Markdown] = Field(min_length=1)
+    points: list[Inline] = Field(
+        min_length=1, description=f"Key points, each shown as one list item. {INLINE_NOTE}"
+    )
 
 
 class FocusArea(Item):
-    """A priority area of cooperation with partner countries."""
+    """A priority area of the strategy, where its work concentrates."""
 
     id: Id
     title: Line
     short_title: Line | None = None
     summary: Markdown
-    points: list[Markdown] = Field(min_length=1)
+    points: list[Inline] = Field(
+        min_length=1, description=f"Key points, each shown as one list item. {INLINE_NOTE}"
+    )
     objectives: list[Id] = Field(default=[], description="Objectives this area serves.")
 
 
@@ -328,9 +338,11 @@ class Recommendation(Item):
 
     id: Id
     title: Line
-    summary: Markdown = Field(description="One or two sentences: the condensed form.")
-    rationale: Markdown = Field(description="Why this matters to the audience.")
-    actions: list[Markdown] = Field(min_length=1, description="Concrete steps.")
+    summary: Inline = Field(description=f"One or two sentences: the condensed form. {INLINE_NOTE}")
+    rationale: Markdown = Field(description=f"Why this matters to the audience. {BLOCK_NOTE}")
+    actions: list[Inline] = Field(
+        min_length=1, description=f"Concrete steps, each shown as one list item. {INLINE_NOTE}"
+    )
     objectives: list[Id] = Field(min_length=1)
     focus_areas: list[Id] = Field(default=[])
     regions: list[Id] = Field(default=[], description="Regions where this applies most.")
@@ -340,16 +352,20 @@ class SectionEntry(Item):
     """One entry of an audience's lead section (a bullet, a step, a checklist line)."""
 
     title: Line | None = None
-    text: Markdown
+    text: Inline
     focus_areas: list[Id] = []
-    refs: list[Id] = Field(default=[], description="Recommendations this entry points to.")
+    refs: list[Id] = Field(
+        default=[], description="Recommendations of the same audience that this entry points to."
+    )
 
 
 class Table(Item):
     """A small table: column headings and rows of Markdown cells."""
 
     columns: list[Line] = Field(min_length=1, max_length=8)
-    rows: list[list[Markdown]] = Field(min_length=1)
+    rows: list[list[Inline]] = Field(
+        min_length=1, description=f"Rows of cells, one per column. {INLINE_NOTE}"
+    )
 
 
 class Section(Item):
@@ -358,7 +374,7 @@ class Section(Item):
     id: Id
     title: Line
     kind: Literal["list", "steps", "checklist", "table"] = "list"
-    intro: Markdown | None = None
+    intro: Markdown | None = Field(None, description=f"Shown before the entries. {BLOCK_NOTE}")
     entries: list[SectionEntry] = []
     table: Table | None = None
 
@@ -391,21 +407,21 @@ class Audience(Item):
 
 
 class Region(Item):
-    """A region the EU works with on digital matters."""
+    """A region the strategy concerns: a partner region, a district, a country."""
 
     id: Id
     name: Line
-    group: Line | None = Field(None, description="Grouping, e.g. 'EU neighbourhood'.")
-    countries: list[Line] = []
-    summary: Markdown
+    group: Line | None = Field(None, description="Grouping of regions, e.g. 'Neighbourhood'.")
+    countries: list[Line] = Field(default=[], description="Countries or places in the region.")
+    summary: Inline
 
 
 class PolicyArea(Item):
-    """A policy area of the EU's digital international relations."""
+    """A policy area the strategy's context covers."""
 
     id: Id
     name: Line
-    summary: Markdown
+    summary: Inline
 
 
 class Initiative(Item):
@@ -415,11 +431,13 @@ class Initiative(Item):
     title: Line
     kind: Literal["declaration", "agreement", "programme", "forum"]
     when: Line = Field(description="When it happened, as readers should see it.")
-    date: dt.date | None = None
+    date: OptionalDate = Field(None, description="When it happened, written YYYY-MM-DD (for sorting).")
     summary: Markdown
     parties: list[Line] = []
     regions: list[Id] = []
-    points: list[Markdown] = []
+    points: list[Inline] = Field(
+        default=[], description=f"Key points, each shown as one list item. {INLINE_NOTE}"
+    )
     figures: list[Id] = []
 
 
@@ -498,8 +516,12 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
     audiences = data.get("audiences") if isinstance(data, dict) else None
     audiences = audiences if isinstance(audiences, dict) else {}
     known.setdefault("recommendation", set())
+    owner: dict[str, str] = {}  # recommendation id -> the audience it belongs to (the first one)
     for name, audience in audiences.items():
         collect("recommendation", _items(audience, "recommendations"), ("audiences", name, "recommendations"))
+        for _, rec in _items(audience, "recommendations"):
+            if isinstance(rec.get("id"), str):
+                owner.setdefault(rec["id"], name)
         sections = _items(audience, "sections")
         seen_sections: set[str] = set()
         for i, sec in sections:
@@ -511,8 +533,23 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
     def refs(kind: str, values: Any, path: Path) -> None:
         for j, value in _ids(values):
             if value not in known[kind]:
-                valid = ", ".join(sorted(known[kind])) or "none defined"
-                problems.append(((*path, j), f"unknown {kind} {value!r} (known: {valid})"))
+                problems.append(((*path, j), unknown(kind, value, known[kind])))
+
+    def own_refs(name: str, values: Any, path: Path) -> None:
+        """Recommendations a lead-section entry of audience ``name`` points to: its own only."""
+        mine = {ident for ident, audience in owner.items() if audience == name}
+        where = f"recommendations of {name}"
+        for j, value in _ids(values):
+            if value in mine:
+                continue
+            if value in owner:
+                message = (
+                    f"recommendation {shown(value)} belongs to audience {owner[value]!r}; an entry of "
+                    f"{name!r} may only point to its own ({where}: {known_list(mine)})"
+                )
+            else:
+                message = unknown("recommendation", value, mine, where)
+            problems.append(((*path, j), message))
 
     for i, area in _items(data, "focus_areas"):
         refs("objective", area.get("objectives"), ("focus_areas", i, "objectives"))
@@ -526,7 +563,7 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
             base = ("audiences", name, "sections", i)
             for k, entry in _items(sec, "entries"):
                 refs("focus area", entry.get("focus_areas"), (*base, "entries", k, "focus_areas"))
-                refs("recommendation", entry.get("refs"), (*base, "entries", k, "refs"))
+                own_refs(name, entry.get("refs"), (*base, "entries", k, "refs"))
             kind = sec.get("kind", "list")
             table = sec.get("table")
             if kind == "table" and table is None:
@@ -551,6 +588,5 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
         refs("focus area", figure.get("focus_areas"), ("figures", i, "focus_areas"))
         source = figure.get("source")
         if isinstance(source, str) and source not in known["initiative"]:
-            valid = ", ".join(sorted(known["initiative"])) or "none defined"
-            problems.append((("figures", i, "source"), f"unknown initiative {source!r} (known: {valid})"))
+            problems.append((("figures", i, "source"), unknown("initiative", source, known["initiative"])))
     return problems
