@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import BriefgenError, RenderError, WarningAsError
-from .log import collect
+from .log import collect, warn
 from .output import FileRecord, sha256, update_manifest, write_atomic
 from .stakeholders import Stakeholder
 from .tailor import Length, Options
@@ -43,6 +43,7 @@ class BuildRequest:
     theme: Path | None = None
     reference_docx: Path | None = None
     docx_refresh: bool = False
+    language: str | None = None  # a BCP 47 tag; None: the content's own language
 
 
 @dataclass
@@ -65,6 +66,8 @@ def file_stem(request: BuildRequest, audience: str) -> str:
         parts.append(request.region)
     if request.stakeholder is not None:
         parts.append(slugify(request.stakeholder.organisation or request.stakeholder.name))
+    if request.language is not None:
+        parts.append(request.language.lower())
     return "-".join(parts)
 
 
@@ -74,24 +77,32 @@ def build(request: BuildRequest) -> BuildResult:
     from .clock import source_date_epoch
     from .limits import current
     from .sandbox import LimitError, deadline
-    from .validate import validate
+    from .translate import untranslated_warning, validated
 
     started = time.perf_counter()
     epoch = source_date_epoch()  # a bad value is refused before any work
     formats = request.formats or tuple(writers.available())
     chosen = {name: writers.get(name).write for name in formats}
-    content = validate(request.content)
+    content, language, untranslated = validated(request.content, request.language)
     strategy = content.strategy
     audiences = request.audiences or tuple(strategy.audiences)
     options = writers.options_for(request, epoch)
     result = BuildResult()
+    if untranslated:
+        message = untranslated_warning(language, untranslated)
+        if request.strict:
+            raise WarningAsError(message)
+        warn(message)
+        result.warnings.append(message)
     pending: list[tuple[Path, bytes, FileRecord]] = []
     limit = current().brief_seconds
     for audience in audiences:
         message = f"audience {audience!r}: the brief took longer than {limit:g} s (brief_seconds in [limits])"
         try:
             with deadline(limit, message):
-                pending += _one_audience(request, strategy, content.digest, audience, chosen, options, result)
+                pending += _one_audience(
+                    request, strategy, content.digest, audience, chosen, options, result, language
+                )
         except LimitError as exc:
             raise RenderError(str(exc)) from None
     for path, data, record in pending:
@@ -110,6 +121,7 @@ def _one_audience(
     chosen: dict[str, Any],
     options: WriteOptions,
     result: BuildResult,
+    language: str,
 ) -> list[tuple[Path, bytes, FileRecord]]:
     """Tailor, render and write one audience's brief in memory, in every chosen format."""
     from . import writers
@@ -123,6 +135,7 @@ def _one_audience(
         region=request.region,
         length=request.length,
         stakeholder=request.stakeholder,
+        language=language,
     )
     check_options(strategy, tailoring)
     brief = tailor(strategy, tailoring)
@@ -154,6 +167,7 @@ def _one_audience(
                 "region": request.region,
                 "length": request.length,
                 "template": document.template,
+                "language": language,
                 "stakeholder": request.stakeholder.line if request.stakeholder else None,
             },
         )

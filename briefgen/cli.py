@@ -472,6 +472,35 @@ def audiences(content: Path | None) -> None:
 
 
 @main.command()
+@content_option
+@click.option(
+    "--templates",
+    "template_folders",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Template folder whose locales/ catalogues come first (repeatable).",
+)
+@handle_errors
+def languages(content: Path | None, template_folders: tuple[Path, ...]) -> None:
+    """List the languages briefs can be written in, and how complete each one is."""
+    from .languages import coverage
+    from .render import template_dirs
+
+    rows = coverage(template_dirs(template_folders), content or builtin_content())
+    click.echo(f"{'language':<10} {'name':<22} {'labels (catalogue)':<20} content")
+    for row in rows:
+        labels = f"{row.messages}/{row.messages_total} ({100 * row.messages // max(row.messages_total, 1)}%)"
+        if row.source:
+            text = "source language"
+        elif row.records is None:
+            text = "no translation (source text with a warning)"
+        else:
+            text = f"{row.records}/{row.records_total} records translated"
+        click.echo(f"{row.tag:<10} {row.name:<22} {labels:<20} {text}")
+    click.echo("Add a language: bash scripts/messages.sh init LANG; translate; compile (docs/languages.md).")
+
+
+@main.command()
 @handle_errors
 def schema() -> None:
     """Print the JSON Schema of the content (for YAML language servers)."""

@@ -62,6 +62,29 @@ class IdentifierList(Identifier):
         return tuple(super(IdentifierList, self).convert(p, param, ctx) for p in parts)
 
 
+class LanguageTag(click.ParamType):
+    """A BCP 47 language tag (``fr``, ``fr-BE``, ``pt-PT``), normalised; ``en_GB`` gets a suggestion."""
+
+    name = "LANG"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from .model import language_tag
+
+        try:
+            return language_tag(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+LANGUAGE = click.option(
+    "--language",
+    type=LanguageTag(),
+    default=None,
+    help="Language of the brief (BCP 47: fr, de, pl, pt-PT): the content's translation and the "
+    "catalogue's labels, dates and quotes (default: the content's language).",
+)
+
+
 def content_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--content",

@@ -245,9 +245,7 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
         keywords=keywords,
         language=options.language or strategy.strategy.language,
         numbers={view.rec.id: view.number for view in recommendations},
-        sources={
-            i.id: i for i in strategy.initiatives if any(fig.source == i.id for fig in figures)
-        },
+        sources={i.id: i for i in strategy.initiatives if any(fig.source == i.id for fig in figures)},
     )
 
 
