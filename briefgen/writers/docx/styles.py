@@ -14,7 +14,7 @@ from typing import Any
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
 HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
 CONTAINERS = {"section", "article", "div", "footer", "main", "aside", "nav", "header", "body"}
-INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup"}
+INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup", "time"}
 PARAGRAPH_CLASSES = {
     "lead": "Lead",
     "note": "Note",

@@ -211,7 +211,7 @@ class Walker:
                 self.inline(paragraph, child, fmt)
         elif tag == "img":
             self.image(paragraph, child)
-        elif tag in ("span", "sub", "sup"):
+        elif tag in ("span", "sub", "sup", "time"):
             self.inline(paragraph, child, fmt)
         else:
             self.unknown(child)
