@@ -213,6 +213,7 @@ def build(
     "(default: {organisation}-{name}).",
 )
 @LENGTH
+@LANGUAGE
 @LOOK
 @click.option("--zip", "make_zip", is_flag=True, help="Also write one zip per format (briefs-pdf.zip...).")
 @click.option("--eml", is_flag=True, help="Also write an e-mail draft per stakeholder into OUT/outbox.")
@@ -254,6 +255,7 @@ def batch(
     force: bool,
     name_pattern: str | None,
     length: str,
+    language: str | None,
     make_zip: bool,
     eml: bool,
     sender: str | None,
@@ -290,6 +292,7 @@ def batch(
         force=force,
         name_pattern=name_pattern or DEFAULT_PATTERN,
         length=length,  # type: ignore[arg-type]
+        language=language,
         zip=make_zip,
         eml=eml,
         sender=sender,

@@ -50,14 +50,23 @@ class _Collector(logging.Handler):
 
 
 @contextlib.contextmanager
-def collect() -> Iterator[list[str]]:
-    """Collect the messages of every warning logged inside the block."""
+def collect(exclusive: bool = False) -> Iterator[list[str]]:
+    """Collect the messages of every warning logged inside the block.
+
+    ``exclusive``: the block's warnings go only to the collection (a batch worker's
+    are shown once, with the stakeholder's id, by the batch's progress report).
+    """
     handler = _Collector()
+    others = list(LOGGER.handlers) if exclusive else []
+    for other in others:
+        LOGGER.removeHandler(other)
     LOGGER.addHandler(handler)
     try:
         yield handler.messages
     finally:
         LOGGER.removeHandler(handler)
+        for other in others:
+            LOGGER.addHandler(other)
 
 
 def warn(message: str, *args: object) -> None:

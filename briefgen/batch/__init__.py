@@ -38,6 +38,7 @@ from ..distribute import OUTBOX
 from ..errors import UsageError
 from ..output import MANIFEST_LIMIT, folder_lock, remove_stale_parts, sha256
 from ..stakeholders import ID_RE
+from ..translate import validated
 from .manifest import Manifest
 from .plan import (
     REFERENCE_LIMIT,
@@ -100,7 +101,14 @@ def _run(
     reference_sha256 = file_digest(request.reference_docx, REFERENCE_LIMIT, "--reference-docx")
     content = validate(request.content)
     listing = stakeholders.read(request.stakeholders, content.strategy)  # read once, through the opener
-    rows, list_sha256 = listing.rows, listing.sha256
+    own = content.strategy.strategy.language
+    rows = [replace(row, language=row.language or request.language or own) for row in listing.rows]
+    list_sha256 = listing.sha256
+    labels: dict[object, str] = {}
+    titles: dict[object, str] = {}
+    for language in dict.fromkeys(row.language for row in rows):  # a broken translation stops the batch here
+        for key, audience in validated(request.content, language)[0].strategy.audiences.items():
+            labels[(key, language)], titles[(key, language)] = audience.label, audience.brief_title
     if not rows:
         raise UsageError(f"{request.stakeholders}: the list has no stakeholders")
     theme_digest = None
@@ -129,8 +137,8 @@ def _run(
     tasks = plan(request, rows, depends)
     inputs = {**depends, "list": request.stakeholders.name, "list_sha256": list_sha256}
     audiences = content.strategy.audiences
-    labels = {key: audience.label for key, audience in audiences.items()}
-    titles = {key: audience.brief_title for key, audience in audiences.items()}
+    labels.update({key: audience.label for key, audience in audiences.items()})
+    titles.update({key: audience.brief_title for key, audience in audiences.items()})
     manifest_limit = max(MANIFEST_LIMIT, limits.current().stakeholders * 16 * 1024)
     result = BatchResult(total=len(tasks))
     with folder_lock(request.out, wait=request.wait, create=True):
@@ -221,7 +229,16 @@ def _package(request: BatchRequest, manifest: Manifest, result: BatchResult, epo
         audience = entry.get("audience_label") or entry.get("audience") or ""
         attach = tuple(entry.get("attach") or ())
         deliveries.append(
-            Delivery(task.stakeholder, task.stem, entry.get("title") or "", audience, attach, files)
+            Delivery(
+                task.stakeholder,
+                task.stem,
+                entry.get("title") or "",
+                audience,
+                attach,
+                files,
+                language=task.stakeholder.language or "en",
+                strategy=entry.get("strategy") or "",
+            )
         )
     sending = Sending(request.templates, request.sender, epoch)
     done = package(request.out, deliveries, request.zip, request.eml, sending)

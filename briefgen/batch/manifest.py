@@ -32,8 +32,8 @@ class Manifest:
         out: Path,
         inputs: dict[str, Any],
         tasks: list[Task],
-        labels: dict[str, str],
-        titles: dict[str, str] | None = None,
+        labels: dict[Any, str],
+        titles: dict[Any, str] | None = None,
         limit: int = MANIFEST_LIMIT,
     ) -> None:
         self.out = out
@@ -61,12 +61,13 @@ class Manifest:
             "name": row.name,
             "organisation": row.organisation,
             "audience": row.audience,
-            "audience_label": self.labels.get(row.audience),
+            "audience_label": self.labels.get((row.audience, row.language)) or self.labels.get(row.audience),
             "sector": row.sector,
             "country": row.country,
             "email": row.email,
             "attach": list(row.formats or task.formats),
-            "title": self.titles.get(row.audience),
+            "title": self.titles.get((row.audience, row.language)) or self.titles.get(row.audience),
+            "language": row.language,
         }
 
     def record(self, outcome: Outcome) -> None:
@@ -74,6 +75,7 @@ class Manifest:
         entry = self._entry(task)
         entry.update(
             title=outcome.title or entry["title"],
+            strategy=outcome.strategy,
             status=outcome.status if outcome.status != "skipped" else "built",
             input_sha256=task.input_sha256,
             files=outcome.files,

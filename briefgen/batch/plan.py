@@ -30,7 +30,7 @@ TEMPLATE_FILE_LIMIT = MAX_RESOURCE_BYTES  # larger files in a template folder ar
 REFERENCE_LIMIT = MAX_PACKAGE_BYTES  # the reference .docx's limit (writers.docx imports python-docx)
 
 #: What makes the briefs of a batch differ besides the reader: audience, focus areas, region.
-Group = tuple[str, tuple[str, ...], str | None]
+Group = tuple[str, tuple[str, ...], str | None, str | None]  # audience, focus, region, language
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class BatchRequest:
     eml: bool = False
     sender: str | None = None
     wait: bool = True  # False (--no-wait): refuse at once when another run holds the output folder
+    language: str | None = None  # --language: for rows without a language of their own
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class Task:
 
     @property
     def group(self) -> Group:
-        return (self.stakeholder.audience or "", self.stakeholder.focus, self.stakeholder.region)
+        person = self.stakeholder
+        return (person.audience or "", person.focus, person.region, person.language)
 
 
 @dataclass
@@ -84,6 +86,7 @@ class Outcome:
     seconds: float = 0.0
     reused: list[str] = field(default_factory=list)  # formats that reused the group's work
     title: str | None = None
+    strategy: str | None = None  # the strategy's title, in the brief's language
 
 
 @dataclass

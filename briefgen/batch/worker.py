@@ -25,6 +25,7 @@ from ..output import sha256, write_atomic
 from .plan import BatchRequest, Group, Outcome, Task
 
 if TYPE_CHECKING:
+    from ..model import Strategy
     from ..render import Rendered
     from ..stakeholders import Stakeholder
     from ..writers import GroupWriter
@@ -51,19 +52,28 @@ class Worker:
         self.settings = settings
         self.request = request = settings.request
         self.strategy = validate(request.content).strategy
+        self.languages: dict[str | None, tuple[Strategy, str, list[str]]] = {}
         self.options = writers.options_for(request, settings.source_date_epoch)
         self.groups: OrderedDict[Group, dict[str, GroupWriter]] = OrderedDict()
+
+    def content(self, language: str | None) -> tuple[Strategy, str, list[str]]:
+        """The content in ``language`` (None: its own), its tag and what stays untranslated; kept."""
+        from ..translate import validated
+
+        if language not in self.languages:
+            content, tag, missing = validated(self.request.content, language)
+            self.languages[language] = (content.strategy, tag, missing)
+        return self.languages[language]
 
     def brief(self, group: Group, reader: Stakeholder) -> Rendered:
         """Tailor and render the brief of ``group`` for ``reader``."""
         from ..render import render
         from ..tailor import Options, tailor
 
-        audience, focus, region = group
-        options = Options(audience, focus, region, self.request.length, reader.reader())
-        return render(
-            tailor(self.strategy, options), templates=self.request.templates, theme=self.options.theme
-        )
+        audience, focus, region, language = group
+        strategy, tag, _missing = self.content(language)
+        options = Options(audience, focus, region, self.request.length, reader.reader(), tag)
+        return render(tailor(strategy, options), templates=self.request.templates, theme=self.options.theme)
 
     def writer(self, group: Group, name: str) -> GroupWriter:
         """Format ``name``'s group writer for ``group``: the one kept from earlier stakeholders, or new."""
@@ -87,7 +97,10 @@ class Worker:
         outcome = Outcome(id=task.stakeholder.id or "", status="built")
         limit = self.settings.limits.brief_seconds
         try:
-            with collect() as warnings, deadline(limit, f"the brief took longer than {limit:g} s"):
+            with (
+                collect(exclusive=True) as warnings,
+                deadline(limit, f"the brief took longer than {limit:g} s"),
+            ):
                 documents = self.documents(task, outcome)
             if warnings and self.request.strict:
                 raise WarningAsError(warnings[0])
@@ -108,10 +121,15 @@ class Worker:
     def documents(self, task: Task, outcome: Outcome) -> list[tuple[Path, bytes, dict[str, Any]]]:
         """Every format's file of ``task`` in memory, with its manifest record."""
         from .. import writers
+        from ..log import warn
+        from ..translate import untranslated_warning
 
         reader = task.stakeholder
+        strategy, tag, missing = self.content(reader.language)
+        if missing:
+            warn(untranslated_warning(tag, missing))
         document = self.brief(task.group, reader)
-        outcome.title = document.title
+        outcome.title, outcome.strategy = document.title, strategy.strategy.title
         result = []
         for name in task.formats:
             written = self.writer(task.group, name).write(document, reader, task.shared)

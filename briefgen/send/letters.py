@@ -18,11 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from ..distribute import Delivery, attachments
+from ..model import language_tag
 from ..output import MANIFEST, MANIFEST_LIMIT, plain_name, read_manifest, size_and_digest
 from ..stakeholders import ID_RE, Stakeholder
 
 _LINE_BREAK = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-TEXT_FIELDS = ("name", "organisation", "sector", "country", "email", "audience", "audience_label", "title")
+TEXT_FIELDS = (
+    "name",
+    "organisation",
+    "sector",
+    "country",
+    "email",
+    "audience",
+    "audience_label",
+    "title",
+    "strategy",
+    "language",
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,12 @@ def read(out: Path, sender: str | None) -> Reading:
         if not text.get("email"):
             reading.no_address.append(ident)
             continue
+        language = text.get("language") or "en"
+        try:
+            language = language_tag(language)
+        except ValueError:
+            reading.problems.append(f"{ident}: language {language[:40]!r} is not a language tag")
+            continue
         person = Stakeholder(
             name=text.get("name") or "",
             organisation=text.get("organisation"),
@@ -148,10 +166,20 @@ def read(out: Path, sender: str | None) -> Reading:
             email=text.get("email"),
             id=ident,
             audience=text.get("audience"),
+            language=language,
         )
         stem = next(iter(files.values()))[0].rsplit(".", 1)[0] if files else ident
         label = text.get("audience_label") or text.get("audience") or ""
-        delivery = Delivery(person, stem, text.get("title") or "", label, tuple(attach), files)
+        delivery = Delivery(
+            person,
+            stem,
+            text.get("title") or "",
+            label,
+            tuple(attach),
+            files,
+            language=language,
+            strategy=text.get("strategy") or "",
+        )
         chosen = attachments(delivery)
         if not chosen:
             reading.problems.append(f"{ident}: no brief to attach")
