@@ -2,11 +2,16 @@
 
 Columns (CSV header or YAML keys): ``id``, ``name``, ``organisation``,
 ``audience``, ``email``, ``country``, ``region``, ``sector``, ``focus``
-(focus-area ids separated by ``;``, or a YAML list) and ``formats``
-(optional: ``pdf;docx``, or a YAML list). Ids must be unique; audiences,
-focus areas and regions must exist in the content. Every problem names the
-file, the line and the column (in a CSV file the column is the cell's number,
-counted from 1, and the line is where the cell starts).
+(focus-area ids separated by ``;``, or a YAML list), ``formats``
+(optional: ``pdf;docx``, or a YAML list) and ``language`` (optional: a BCP 47
+tag such as ``fr`` or ``pt-PT``, checked and normalised by
+:func:`briefgen.model.language_tag`; empty means the content's language). Ids
+must be unique; audiences, focus areas and regions must exist in the content.
+Every problem names the file, the line and the column of the value it is about
+(in a CSV file the column is the cell's number, counted from 1, and the line is
+where the cell starts; a cell a short row lacks is placed in its header column;
+in a YAML list, the place of the key, or of the list item, or of the row when
+the key is absent).
 
 The list is read once through :mod:`briefgen.opener` (a regular file within
 the ``content_mb`` limit, never a FIFO or a device) and everything is checked
@@ -31,14 +36,14 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import limits, opener
 from ..errors import SHOWN_CHARS, ContentError, Problem, shown
 from ..loader import PathKey, display_name, dotted
-from ..model import Strategy
+from ..model import Strategy, language_tag, unknown
 from ..safe import XML_UNSAFE
 from ..writers import FORMAT_NAMES
 from .addresses import address_problem
@@ -56,6 +61,10 @@ COLUMNS = (
     "focus",
     "formats",
 )
+#: Columns added later: optional, and not part of :data:`COLUMNS`, the header lists have always had.
+EXTRA_COLUMNS = ("language",)
+#: Every column a list may have.
+ALL_COLUMNS = (*COLUMNS, *EXTRA_COLUMNS)
 REQUIRED = ("id", "name", "audience")
 LIST_FIELDS = ("focus", "formats")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -87,6 +96,7 @@ class Stakeholder:
     region: str | None = None
     focus: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
+    language: str | None = None  # a BCP 47 tag; None: the content's language
     list_line: int | None = None  # where the row starts in its list
 
     @property
@@ -95,9 +105,18 @@ class Stakeholder:
         return ", ".join(p for p in (self.name, self.organisation) if p)
 
     def reader(self) -> Stakeholder:
-        """Only who the person is (name, organisation, sector, country, e-mail, id): what the e-mail
-        template sees, the same whether the message is a draft or is sent from the manifest."""
-        return Stakeholder(self.name, self.organisation, self.sector, self.country, self.email, self.id)
+        """Only who the person is (name, organisation, sector, country, e-mail, id) and the
+        language they read: what the e-mail template sees, the same whether the message is a
+        draft or is sent from the manifest."""
+        return Stakeholder(
+            self.name,
+            self.organisation,
+            self.sector,
+            self.country,
+            self.email,
+            self.id,
+            language=self.language,
+        )
 
 
 @dataclass(frozen=True)
@@ -160,7 +179,7 @@ def _read_csv(
             problems.append(Problem(name, line, col, "", f"column name: {message}"))
         elif not key:
             problems.append(Problem(name, line, col, "", "column without a name"))
-        elif key not in COLUMNS:
+        elif key not in ALL_COLUMNS:
             problems.append(Problem(name, line, col, _field(key), "unknown column"))
         elif key in first:
             problems.append(Problem(name, line, col, key, f"duplicate column (first is column {first[key]})"))
@@ -195,6 +214,10 @@ def _read_csv(
             for (value, line, col), key in zip(cells, header, strict=False)
             if key
         }
+        last = cells[-1][1]  # a cell the row lacks is placed on its last line, in its header column
+        for col, key in enumerate(header[len(cells) :], len(cells) + 1):
+            if key:
+                fields[key] = _Cell(None, last, col)
         rows.append((start, fields))
     return rows, absent
 
@@ -239,13 +262,15 @@ def _read_yaml(
         fields: dict[str, _Cell] = {}
         for key, value in item.items():
             key_line, key_col = place((*prefix, i, key), (line, col))
-            if key not in COLUMNS:
+            if key not in ALL_COLUMNS:
                 problems.append(Problem(name, key_line, key_col, _field(key), "unknown field"))
                 continue
             spots: tuple[tuple[int, int], ...] = ()
             if isinstance(value, list):
                 spots = tuple(place((*prefix, i, key, j), (key_line, key_col)) for j in range(len(value)))
             fields[key] = _Cell(value, key_line, key_col, spots)
+        for key in ALL_COLUMNS:  # an absent key is placed at its row
+            fields.setdefault(key, _Cell(None, line, col))
         rows.append((line, fields))
     return rows, set()
 
@@ -280,14 +305,16 @@ def _text_problem(text: str, cap: int) -> str | None:
 
 @dataclass
 class _Value:
-    """A field's value once its text is checked: ``text`` or ``items``; ``broken`` when refused."""
+    """A field's value once its text is checked: ``text`` or ``items``; ``broken`` when refused.
+    ``places`` holds where each item was written (a YAML list's item), when not at the cell."""
 
     text: str = ""
     items: tuple[str, ...] = ()
     broken: bool = False
+    places: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-_Report = Callable[[str, str, "tuple[int, int] | None"], None]
+_Report = Callable[[str, str, "tuple[int, int]"], None]
 
 
 def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
@@ -303,8 +330,8 @@ def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
             report(path, message, place)
             return None
         control = XML_UNSAFE.search(stripped)
-        if control:  # placed at the row (line, column 1), as lists have always reported it
-            report(path, f"control character U+{ord(control.group()):04X} is not allowed", None)
+        if control:
+            report(path, f"control character U+{ord(control.group()):04X} is not allowed", place)
             return None
         return stripped
 
@@ -318,6 +345,7 @@ def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
             report(field, f"expected text or a list of text, not {_kind(value)}", here)
             return _Value(broken=True)
         parts: list[str] = []
+        places: dict[str, tuple[int, int]] = {}
         broken = False
         for j, item in enumerate(value):
             spot = cell.items[j] if j < len(cell.items) else here
@@ -330,13 +358,15 @@ def _check_cell(field: str, cell: _Cell, report: _Report) -> _Value:
                 broken = True
             else:
                 parts.append(checked)
+                for part in _split(checked):
+                    places.setdefault(part, spot)
         if broken:
             return _Value(broken=True)
         joined = ";".join(parts)
         if len(joined) > cap:
             report(field, f"{len(joined):,} characters in all; at most {cap:,}", here)
             return _Value(broken=True)
-        return _Value(items=_split(joined))
+        return _Value(items=_split(joined), places=places)
     if not isinstance(value, str):
         report(field, f"expected text, not {_kind(value)}", here)
         return _Value(broken=True)
@@ -383,7 +413,8 @@ def load(path: Path, strategy: Strategy, *, max_rows: int | None = None) -> list
 def _validate(
     records: list[_Record], strategy: Strategy, name: str, problems: list[Problem], absent: set[str]
 ) -> list[Stakeholder]:
-    """Check every row's values against the content; columns in ``absent`` are already reported."""
+    """Check every row's values against the content; columns in ``absent`` are already reported.
+    Each problem is placed at the value it is about (see the module's docstring)."""
     audiences = sorted(strategy.audiences)
     areas = [a.id for a in strategy.focus_areas]
     regions = [r.id for r in strategy.regions]
@@ -391,8 +422,12 @@ def _validate(
     rows: list[Stakeholder] = []
     for line, cells in records:
 
-        def bad(field: str, message: str, place: tuple[int, int] | None = None, line: int = line) -> None:
-            row_line, col = place or (line, 1)
+        def at(field: str, cells: dict[str, _Cell] = cells, line: int = line) -> tuple[int, int]:
+            cell = cells.get(field)
+            return (cell.line, cell.column) if cell else (line, 1)
+
+        def bad(field: str, message: str, place: tuple[int, int] | None = None) -> None:
+            row_line, col = place or at(field)
             problems.append(Problem(name, row_line, col, field, message))
 
         values = {field: _check_cell(field, cell, bad) for field, cell in cells.items()}
@@ -401,6 +436,14 @@ def _validate(
         def text(field: str, values: dict[str, _Value] = values) -> str:
             value = values.get(field)
             return value.text if value else ""
+
+        def items(field: str, values: dict[str, _Value] = values) -> tuple[str, ...]:
+            value = values.get(field)
+            return value.items if value else ()
+
+        def item_at(field: str, item: str, values: dict[str, _Value] = values) -> tuple[int, int]:
+            value = values.get(field)
+            return value.places.get(item) or at(field) if value else at(field)
 
         for column in REQUIRED:
             if column not in broken and column not in absent and not text(column):
@@ -414,24 +457,29 @@ def _validate(
             seen[ident] = line
         audience = text("audience")
         if audience and audience not in audiences:
-            bad("audience", f"unknown audience {shown(audience)} (known: {', '.join(audiences)})")
-        focus = values["focus"].items if "focus" in values else ()
+            bad("audience", unknown("audience", audience, audiences))
+        focus = items("focus")
         for value in focus:
             if value not in areas:
-                bad("focus", f"unknown focus area {shown(value)} (known: {', '.join(areas)})")
+                bad("focus", unknown("focus area", value, areas), item_at("focus", value))
         region = text("region") or None
         if region and region not in regions:
-            bad("region", f"unknown region {shown(region)} (known: {', '.join(regions)})")
+            bad("region", unknown("region", region, regions))
         email = unicodedata.normalize("NFC", text("email")) or None
         if email:
             reason = address_problem(email)
             if reason:
-                cell = cells["email"]
-                bad("email", f"{shown(email)} is not an e-mail address ({reason})", (cell.line, cell.column))
-        formats = tuple(f.lower() for f in (values["formats"].items if "formats" in values else ()))
-        for value in formats:
+                bad("email", f"{shown(email)} is not an e-mail address ({reason})")
+        formats = tuple(f.lower() for f in items("formats"))
+        for value, written in zip(formats, items("formats"), strict=True):
             if value not in FORMAT_NAMES:
-                bad("formats", f"unknown format {shown(value)} (known: {', '.join(FORMAT_NAMES)})")
+                bad("formats", unknown("format", value, FORMAT_NAMES), item_at("formats", written))
+        language = None
+        if text("language"):
+            try:
+                language = language_tag(text("language"))
+            except ValueError as exc:
+                bad("language", str(exc))
         rows.append(
             Stakeholder(
                 list_line=line,
@@ -445,6 +493,7 @@ def _validate(
                 sector=text("sector") or None,
                 focus=focus,
                 formats=formats,
+                language=language,
             )
         )
     return rows
