@@ -112,6 +112,10 @@ class Language:
         values = [str(v) for v in items if v]
         return format_list(values, style=style, locale=self.format_locale) if values else ""
 
+    def series(self, items: Iterable[str]) -> str:
+        """Titles in a row, joined by the language's separator ("A; B"; "A ; B" in French)."""
+        return self.pgettext("list separator", "; ").join(str(v) for v in items if v)
+
     def number(self, value: float | int) -> str:
         """A number with the language's separators: 12,500 / 12 500 / 12.500."""
         from babel.numbers import format_decimal

@@ -145,6 +145,7 @@ def environment(search_path: tuple[Path, ...], language: str = SOURCE_LANGUAGE) 
     env.filters["number"] = lang.number
     env.filters["number_word"] = lang.number_word
     env.filters["names"] = lang.names
+    env.filters["series"] = lang.series
     env.filters["quoted"] = lang.quote
     env.filters["css_string"] = css_string
     env.filters["upper_first"] = upper_first
