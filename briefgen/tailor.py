@@ -119,6 +119,8 @@ class Brief:
     numbers: dict[str, int] = field(default_factory=dict)
     #: The initiatives the key figures cite as their source, by id.
     sources: dict[str, Initiative] = field(default_factory=dict)
+    #: Every key figure of the content, by id (for initiatives that cite theirs).
+    figure_index: dict[str, KeyFigure] = field(default_factory=dict)
 
     @property
     def template(self) -> str:
@@ -246,6 +248,7 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
         language=options.language or strategy.strategy.language,
         numbers={view.rec.id: view.number for view in recommendations},
         sources={i.id: i for i in strategy.initiatives if any(fig.source == i.id for fig in figures)},
+        figure_index={fig.id: fig for fig in strategy.figures},
     )
 
 
