@@ -27,6 +27,7 @@ from .oxml import Numbering
 from .package import pack, unpack
 from .reference import open_reference, reference_source
 from .sanitize import check_written
+from .styles import suppress_hyphenation
 from .walker import Walker
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         if child.tag != qn("w:sectPr"):
             body.remove(child)
     drop_unused(doc)
+    suppress_hyphenation(doc.styles)
     body_el = tree.find("body")
     walker = Walker(
         doc=doc,

@@ -1,5 +1,6 @@
-"""Turn HTML elements and classes into Word style names, and a style a reference document lacks
-into the style that stands in for it.
+"""Turn HTML elements and classes into Word style names, a style a reference document lacks into
+the style that stands in for it, and the styles of headings, title and cover into styles that
+never hyphenate (:func:`suppress_hyphenation`).
 
 The HTML intermediate form's classes (docs/html-intermediate.md) map to paragraph styles of the
 reference document (``templates/reference.docx``, made by ``scripts/make_reference_docx.py``);
@@ -8,8 +9,12 @@ a reference of one's own may lack some, and :data:`FALLBACK` says which style ta
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from typing import Any
+
+from docx.enum.style import WD_STYLE_TYPE
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
 HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
@@ -78,3 +83,50 @@ def breaks_before(style: Any) -> bool:
             return bool(value)
         style = style.base_style
     return False
+
+
+#: Paragraph styles whose words never hyphenate: headings, the cover (title, kicker, names,
+#: "Prepared for"), the contents, key figures, meta lines, table headers, running heads. They
+#: carry ``w:suppressAutoHyphens``, which matters when automatic hyphenation is on: briefgen's
+#: reference document leaves it off (no ``w:autoHyphenation`` in its settings) and the Word
+#: writer keeps the reference's choice, but a reference of one's own or a reader may turn it on.
+NO_HYPHENATION = frozenset(
+    {
+        "Title",
+        "Subtitle",
+        "Cover Kicker",
+        "Cover Meta",
+        "Prepared For",
+        "Heading 1",
+        "Heading 2",
+        "Heading 3",
+        "TOC Heading",
+        "TOC 1",
+        "TOC 2",
+        "Figure Value",
+        "Meta",
+        "Table Heading",
+        "Header",
+        "Footer",
+    }
+)
+#: The elements that follow ``w:suppressAutoHyphens`` in ``w:pPr`` (ECMA-376 CT_PPrBase order).
+_AFTER_SUPPRESS_AUTO_HYPHENS = (
+    "w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN",
+    "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+    "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+    "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
+)  # fmt: skip
+
+
+def suppress_hyphenation(styles: Iterable[Any]) -> None:
+    """Mark every paragraph style of :data:`NO_HYPHENATION` among ``styles`` (python-docx styles)
+    with ``w:suppressAutoHyphens``."""
+    for style in styles:
+        if style.type != WD_STYLE_TYPE.PARAGRAPH or style.name not in NO_HYPHENATION:
+            continue
+        properties = style.element.get_or_add_pPr()
+        if properties.find(qn("w:suppressAutoHyphens")) is None:
+            properties.insert_element_before(
+                OxmlElement("w:suppressAutoHyphens"), *_AFTER_SUPPRESS_AUTO_HYPHENS
+            )

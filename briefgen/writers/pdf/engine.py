@@ -1,7 +1,10 @@
 """Turn the HTML intermediate form into a tagged PDF with WeasyPrint: prepare, lay out, finish.
 
 Work that is the same for every document (font configuration, parsing the stylesheets, reading
-the shipped fonts' character maps) is done once per process and cached. Resources are fetched
+the shipped fonts' character maps) is done once per process and cached. Text is set in the
+shipped fonts only: :class:`ShippedFonts` gives WeasyPrint (Pango, fontconfig) a font
+configuration that holds none of the machine's fonts, and a character no shipped font has is
+named in one warning and drawn as "Brief Fallback"'s empty box. Resources are fetched
 through :class:`SafeFetcher`: ``data:`` URLs and regular files inside the template folders
 only; everything else is refused with a warning naming the URL, and attachments are removed
 before rendering.
@@ -12,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
 import struct
 import unicodedata
 from pathlib import Path
@@ -52,10 +56,68 @@ class SafeFetcher(URLFetcher):
         return URLFetcherResponse(url, data, {"Content-Type": mime})
 
 
+#: The family that draws what the text faces lack, and the box of what no shipped font has.
+FALLBACK_FAMILY = "Brief Fallback"
+#: Rules of the PDF writer's fontconfig configuration: a family that no @font-face declares (a
+#: generic name such as ``monospace`` from WeasyPrint's own stylesheet, a typo in a theme) ends
+#: in Brief Sans, and every family list ends in Brief Fallback.
+FONTCONFIG_RULES = b"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <match target="pattern">
+    <edit name="family" mode="append_last"><string>Brief Sans</string><string>Brief Fallback</string></edit>
+  </match>
+</fontconfig>
+"""
+
+
+class ShippedFonts(FontConfiguration):
+    """WeasyPrint's font configuration without the machine's fonts.
+
+    WeasyPrint lays out text with Pango, which asks fontconfig for the fonts of a family list and,
+    for a character none of them has, for any font that has it: on a stock configuration, any
+    font installed on the machine (DejaVu, Noto CJK...). Here Pango's font map gets a fontconfig
+    configuration created empty (no font folders, no system rules), so the only fonts it can
+    choose are the ones ``@font-face`` rules add (WeasyPrint adds them as application fonts of
+    this configuration): the shipped fonts, and fonts a template folder brings.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        from weasyprint.text.ffi import ffi, fontconfig, pangoft2
+
+        try:
+            create = fontconfig.FcConfigCreate
+        except AttributeError:  # WeasyPrint declares only the fontconfig functions it calls
+            ffi.cdef("FcConfig * FcConfigCreate (void);")
+            create = fontconfig.FcConfigCreate
+        config = create()
+        fontconfig.FcConfigParseAndLoadFromMemory(config, FONTCONFIG_RULES, True)
+        pangoft2.pango_fc_font_map_set_config(ffi.cast("PangoFcFontMap *", self.font_map), config)
+        fontconfig.FcConfigDestroy(config)  # the font map holds its own reference
+        self._config = config
+
+
 @functools.lru_cache(maxsize=1)
 def font_config() -> FontConfiguration:
     """One font configuration per process: @font-face rules are loaded once."""
-    return FontConfiguration()
+    return ShippedFonts()
+
+
+#: Every character :func:`report_missing_glyphs` has named in this process.
+_NAMED: set[str] = set()
+
+
+class _OneNotdefWarning(logging.Filter):
+    """Drop WeasyPrint's warning per .notdef glyph drawn for a character
+    :func:`report_missing_glyphs` has already named (WeasyPrint warns at every occurrence)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        named = str(record.msg).startswith(".notdef glyph rendered") and bool(record.args)
+        return not (named and isinstance(record.args, tuple) and record.args[0] in _NAMED)
+
+
+logging.getLogger("weasyprint").addFilter(_OneNotdefWarning())
 
 
 @functools.lru_cache(maxsize=16)
@@ -109,28 +171,77 @@ def covered_characters(search_path: tuple[Path, ...]) -> frozenset[int]:
     return frozenset(points)
 
 
+#: How many characters without a font the warning names (it counts the rest).
+NAMED_MISSING = 12
+#: Elements whose text is not drawn, or whose markup must stay as it is.
+UNDRAWN = ("style", "script", "head", "title")
+
+
 def report_missing_glyphs(tree: Any, covered: frozenset[int]) -> None:
-    """Warn once per character that no shipped font has, naming where it occurs."""
+    """Warn once about the characters no shipped font has, naming each and where it first occurs,
+    and wrap every run of them in a span set in :data:`FALLBACK_FAMILY`, so each is drawn as that
+    font's .notdef box (a shipped font) and kept in the PDF's text."""
     if not covered:
         return
-    seen: set[str] = set()
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or element.tag in ("style", "script", "head", "title"):
+    found: dict[str, str] = {}
+    for element in list(tree.iter()):
+        if not isinstance(element.tag, str) or element.tag in UNDRAWN:
             continue
-        for text, holder in ((element.text, element), (element.tail, element.getparent())):
-            if not text:
+        for holder, attribute in ((element, "text"), (element.getparent(), "tail")):
+            text = getattr(element, attribute)
+            if not text or holder is None:
                 continue
-            for char in set(text) - seen:
-                if ord(char) in covered or char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
-                    continue
-                seen.add(char)
-                warn(
-                    "no shipped font has %s (U+%04X %s), found in %s",
-                    char,
-                    ord(char),
-                    unicodedata.name(char, "unnamed"),
-                    _where(holder),
-                )
+            missing = {char for char in set(text) if _missing(char, covered)}
+            if not missing:
+                continue
+            for char in sorted(missing, key=text.index):
+                found.setdefault(char, _where(holder))
+            _wrap(element, attribute, missing)
+    _NAMED.update(found)
+    if found:
+        named = [
+            f"{char} (U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}) in {where}"
+            for char, where in list(found.items())[:NAMED_MISSING]
+        ]
+        more = f" and {len(found) - NAMED_MISSING} more" if len(found) > NAMED_MISSING else ""
+        warn("no shipped font has %s%s; drawn as empty boxes", ", ".join(named), more)
+
+
+def _missing(char: str, covered: frozenset[int]) -> bool:
+    """Whether ``char`` is drawn but no shipped font has it (spaces and controls draw nothing)."""
+    return not (ord(char) in covered or char.isspace() or unicodedata.category(char) in ("Cc", "Cf"))
+
+
+def _wrap(element: Any, attribute: str, missing: set[str]) -> None:
+    """Move each run of ``missing`` characters of ``element``'s text or tail into a span set in
+    :data:`FALLBACK_FAMILY`."""
+    import lxml.html
+
+    text = getattr(element, attribute)
+    pieces: list[tuple[bool, str]] = []
+    for char in text:
+        lacking = char in missing
+        if pieces and pieces[-1][0] == lacking:
+            pieces[-1] = (lacking, pieces[-1][1] + char)
+        else:
+            pieces.append((lacking, char))
+    lead = pieces[0][1] if not pieces[0][0] else ""
+    setattr(element, attribute, lead)
+    spans = []
+    for lacking, run in pieces[1 if lead else 0 :]:
+        if lacking:
+            span = lxml.html.Element("span", style=f"font-family: '{FALLBACK_FAMILY}'")
+            span.text = run
+            spans.append(span)
+        else:
+            spans[-1].tail = run
+    if attribute == "text":
+        for index, span in enumerate(spans):
+            element.insert(index, span)
+    else:
+        parent, at = element.getparent(), element.getparent().index(element)
+        for offset, span in enumerate(spans, start=1):
+            parent.insert(at + offset, span)
 
 
 def _where(element: Any) -> str:
