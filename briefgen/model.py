@@ -218,11 +218,11 @@ Language = Annotated[
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def iso_date(value: Any) -> dt.date | None:
-    """A date written as YYYY-MM-DD (a ``date`` passes; None stays None); anything else
-    (a number, a Unix timestamp, a date and time, 5 June 2025) raises :class:`ValueError`."""
+def iso_date(value: Any) -> dt.date:
+    """A date written as YYYY-MM-DD (a ``date`` passes); anything else (nothing, a number, a Unix
+    timestamp, a date and time, 5 June 2025) raises :class:`ValueError` saying what was written."""
     if value is None:
-        return None
+        raise ValueError("no date: use YYYY-MM-DD")
     if isinstance(value, dt.datetime):
         raise ValueError(f"{value.isoformat()} is a date and time: use YYYY-MM-DD")
     if isinstance(value, dt.date):
@@ -234,19 +234,27 @@ def iso_date(value: Any) -> dt.date | None:
                 return dt.date.fromisoformat(text)
             except ValueError as exc:
                 raise ValueError(f"{shown(text)} is not a date ({exc}): use YYYY-MM-DD") from None
-        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.+-Z]*", text):
+        if not text:
+            raise ValueError("no date: use YYYY-MM-DD")
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.+Z-]*", text):
             raise ValueError(f"{shown(text)} is a date and time: use YYYY-MM-DD (the date alone)")
         if re.fullmatch(r"[+-]?[0-9]+(\.[0-9]*)?", text):
             raise ValueError(f"{shown(text)} is a number, not a date: use YYYY-MM-DD")
         raise ValueError(f"{shown(text)} is not a date: use YYYY-MM-DD")
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError(f"{value!r} is a number, not a date: use YYYY-MM-DD")
-    raise ValueError(f"{shown(repr(value))} is not a date: use YYYY-MM-DD")
+    what = "a list" if isinstance(value, list | tuple) else "a mapping" if isinstance(value, dict) else None
+    raise ValueError(f"{what or shown(repr(value))} is not a date: use YYYY-MM-DD")
+
+
+def _optional_date(value: Any) -> dt.date | None:
+    return None if value is None else iso_date(value)
 
 
 #: A calendar date, written only as YYYY-MM-DD.
 Date = Annotated[dt.date, BeforeValidator(iso_date)]
-OptionalDate = Annotated[dt.date | None, BeforeValidator(iso_date)]
+#: A calendar date written as YYYY-MM-DD, or nothing.
+OptionalDate = Annotated[dt.date | None, BeforeValidator(_optional_date)]
 
 # ----- names -----------------------------------------------------------------------------------------
 
@@ -269,21 +277,41 @@ def did_you_mean(value: str, known: Iterable[str]) -> str | None:
 
 
 def known_list(known: Iterable[str]) -> str:
-    """Known names for a message: all of them when few, else the first :data:`LISTED` and a count."""
-    names = sorted(known)
+    """Known names for a message: all of them when few, else the first :data:`LISTED` and a count.
+    A tuple is taken as already sorted."""
+    names = known if isinstance(known, tuple) else sorted(known)
     if not names:
         return "none defined"
     if len(names) <= LISTED:
         return ", ".join(names)
-    return f"{', '.join(names[:LISTED])} and {len(names) - LISTED} more"
+    return f"{', '.join(names[:LISTED])} and {len(names) - LISTED:,} more"
+
+
+#: How many known names the suggestions of one report may compare against, in all: about a
+#: second of work, so thousands of broken names among thousands of known ones stay quick.
+SUGGESTION_BUDGET = 20_000
+
+
+class Unknowns:
+    """Messages about unknown names for one report, whose suggestions share a budget."""
+
+    def __init__(self, budget: int = SUGGESTION_BUDGET) -> None:
+        self.left = budget
+
+    def message(self, kind: str, value: str, known: Iterable[str], where: str = "known") -> str:
+        """``unknown region 'x'; did you mean 'y'? (known: ...)``; ``known`` sorted when a tuple."""
+        names = known if isinstance(known, tuple) else tuple(sorted(known))
+        close = None
+        if self.left >= len(names):
+            self.left -= len(names)
+            close = did_you_mean(value, names)
+        hint = f"; did you mean {close!r}?" if close else ""
+        return f"unknown {kind} {shown(value)}{hint} ({where}: {known_list(names)})"
 
 
 def unknown(kind: str, value: str, known: Iterable[str], where: str = "known") -> str:
-    """``unknown region 'x'; did you mean 'y'? (known: ...)`` for a name that is not defined."""
-    names = list(known)
-    close = did_you_mean(value, names)
-    hint = f"; did you mean {close!r}?" if close else ""
-    return f"unknown {kind} {shown(value)}{hint} ({where}: {known_list(names)})"
+    """``unknown region 'x'; did you mean 'y'? (known: ...)`` for one name that is not defined."""
+    return Unknowns().message(kind, value, known, where)
 
 
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -517,11 +545,13 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
     audiences = audiences if isinstance(audiences, dict) else {}
     known.setdefault("recommendation", set())
     owner: dict[str, str] = {}  # recommendation id -> the audience it belongs to (the first one)
+    own: dict[str, set[str]] = {}  # audience -> its recommendation ids
     for name, audience in audiences.items():
         collect("recommendation", _items(audience, "recommendations"), ("audiences", name, "recommendations"))
         for _, rec in _items(audience, "recommendations"):
             if isinstance(rec.get("id"), str):
                 owner.setdefault(rec["id"], name)
+                own.setdefault(name, set()).add(rec["id"])
         sections = _items(audience, "sections")
         seen_sections: set[str] = set()
         for i, sec in sections:
@@ -530,14 +560,18 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
                 problems.append((("audiences", name, "sections", i, "id"), f"duplicate section id {ident!r}"))
             seen_sections.add(ident)
 
+    unknowns = Unknowns()
+    names = {kind: tuple(sorted(ids)) for kind, ids in known.items()}  # sorted once, for messages
+    own_names = {name: tuple(sorted(ids)) for name, ids in own.items()}
+
     def refs(kind: str, values: Any, path: Path) -> None:
         for j, value in _ids(values):
             if value not in known[kind]:
-                problems.append(((*path, j), unknown(kind, value, known[kind])))
+                problems.append(((*path, j), unknowns.message(kind, value, names[kind])))
 
     def own_refs(name: str, values: Any, path: Path) -> None:
         """Recommendations a lead-section entry of audience ``name`` points to: its own only."""
-        mine = {ident for ident, audience in owner.items() if audience == name}
+        mine = own.get(name, set())
         where = f"recommendations of {name}"
         for j, value in _ids(values):
             if value in mine:
@@ -545,10 +579,10 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
             if value in owner:
                 message = (
                     f"recommendation {shown(value)} belongs to audience {owner[value]!r}; an entry of "
-                    f"{name!r} may only point to its own ({where}: {known_list(mine)})"
+                    f"{name!r} may only point to its own ({where}: {known_list(own_names.get(name, ()))})"
                 )
             else:
-                message = unknown("recommendation", value, mine, where)
+                message = unknowns.message("recommendation", value, own_names.get(name, ()), where)
             problems.append(((*path, j), message))
 
     for i, area in _items(data, "focus_areas"):
@@ -588,5 +622,6 @@ def reference_problems(data: Any) -> list[tuple[Path, str]]:
         refs("focus area", figure.get("focus_areas"), ("figures", i, "focus_areas"))
         source = figure.get("source")
         if isinstance(source, str) and source not in known["initiative"]:
-            problems.append((("figures", i, "source"), unknown("initiative", source, known["initiative"])))
+            message = unknowns.message("initiative", source, names["initiative"])
+            problems.append((("figures", i, "source"), message))
     return problems

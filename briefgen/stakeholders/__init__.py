@@ -43,7 +43,7 @@ from typing import Any
 from .. import limits, opener
 from ..errors import SHOWN_CHARS, ContentError, Problem, shown
 from ..loader import PathKey, display_name, dotted
-from ..model import Strategy, language_tag, unknown
+from ..model import Strategy, Unknowns, language_tag
 from ..safe import XML_UNSAFE
 from ..writers import FORMAT_NAMES
 from .addresses import address_problem
@@ -415,9 +415,12 @@ def _validate(
 ) -> list[Stakeholder]:
     """Check every row's values against the content; columns in ``absent`` are already reported.
     Each problem is placed at the value it is about (see the module's docstring)."""
-    audiences = sorted(strategy.audiences)
-    areas = [a.id for a in strategy.focus_areas]
-    regions = [r.id for r in strategy.regions]
+    audiences = tuple(sorted(strategy.audiences))
+    areas = tuple(sorted(a.id for a in strategy.focus_areas))
+    regions = tuple(sorted(r.id for r in strategy.regions))
+    known = (audiences, frozenset(areas), frozenset(regions))
+    formats = tuple(sorted(FORMAT_NAMES))
+    unknown = Unknowns().message
     seen: dict[str, int] = {}
     rows: list[Stakeholder] = []
     for line, cells in records:
@@ -456,24 +459,24 @@ def _validate(
         elif ident:
             seen[ident] = line
         audience = text("audience")
-        if audience and audience not in audiences:
+        if audience and audience not in known[0]:
             bad("audience", unknown("audience", audience, audiences))
         focus = items("focus")
         for value in focus:
-            if value not in areas:
+            if value not in known[1]:
                 bad("focus", unknown("focus area", value, areas), item_at("focus", value))
         region = text("region") or None
-        if region and region not in regions:
+        if region and region not in known[2]:
             bad("region", unknown("region", region, regions))
         email = unicodedata.normalize("NFC", text("email")) or None
         if email:
             reason = address_problem(email)
             if reason:
                 bad("email", f"{shown(email)} is not an e-mail address ({reason})")
-        formats = tuple(f.lower() for f in items("formats"))
-        for value, written in zip(formats, items("formats"), strict=True):
+        chosen = tuple(f.lower() for f in items("formats"))
+        for value, written in zip(chosen, items("formats"), strict=True):
             if value not in FORMAT_NAMES:
-                bad("formats", unknown("format", value, FORMAT_NAMES), item_at("formats", written))
+                bad("formats", unknown("format", value, formats), item_at("formats", written))
         language = None
         if text("language"):
             try:
@@ -492,7 +495,7 @@ def _validate(
                 region=region,
                 sector=text("sector") or None,
                 focus=focus,
-                formats=formats,
+                formats=chosen,
                 language=language,
             )
         )
