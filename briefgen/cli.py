@@ -441,8 +441,8 @@ def send(
 def validate(path: Path | None, folders: tuple[Path, ...]) -> None:
     """Check a content file or folder; report every problem with file:line:col.
 
-    Also checks that every audience has a template (its own name, or its
-    ``template``) in the --templates folders or the built-in templates.
+    Also checks that every audience has a template (named after the audience, or
+    as its template field says) in the --templates folders or the built-in ones.
     """
     from .validate import validate as run_validate
 
