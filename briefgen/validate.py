@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .authoring import did_you_mean
 from .errors import ContentError, Problem, shown
 from .loader import Loaded, display_name, dotted, load
-from .model import ID_RE, Strategy, did_you_mean, reference_problems
+from .model import ID_RE, Strategy, reference_problems
 
 
 @dataclass(frozen=True)

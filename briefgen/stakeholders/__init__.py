@@ -5,7 +5,7 @@ Columns (CSV header or YAML keys): ``id``, ``name``, ``organisation``,
 (focus-area ids separated by ``;``, or a YAML list), ``formats``
 (optional: ``pdf;docx``, or a YAML list) and ``language`` (optional: a BCP 47
 tag such as ``fr`` or ``pt-PT``, checked and normalised by
-:func:`briefgen.model.language_tag`; empty means the content's language). Ids
+:func:`briefgen.authoring.language_tag`; empty means the content's language). Ids
 must be unique; audiences, focus areas and regions must exist in the content.
 Every problem names the file, the line and the column of the value it is about
 (in a CSV file the column is the cell's number, counted from 1, and the line is
@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import limits, opener
+from ..authoring import Unknowns, language_tag
 from ..errors import SHOWN_CHARS, ContentError, Problem, shown
 from ..loader import PathKey, display_name, dotted
-from ..model import Strategy, Unknowns, language_tag
+from ..model import Strategy
 from ..safe import XML_UNSAFE
 from ..writers import FORMAT_NAMES
 from .addresses import address_problem
