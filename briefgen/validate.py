@@ -148,7 +148,8 @@ def template_problems(loaded: Loaded, templates: tuple[Path, ...]) -> list[Probl
     if not isinstance(audiences, dict):
         return []
     search = template_dirs(templates)
-    folders = [display_name(Path(f)) for f in templates] + ["the built-in templates"]
+    names = (display_name(Path(f)) for f in templates)
+    folders = [n if n.isprintable() else shown(n) for n in names] + ["the built-in templates"]
     available: list[str] | None = None
     problems = []
     for key, audience in audiences.items():

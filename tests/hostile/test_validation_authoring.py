@@ -289,3 +289,12 @@ def test_a_hostile_language_cell_is_refused_at_its_cell(shipped, tmp_path: Path,
     (problem,) = caught.value.problems
     assert (problem.line, problem.column, problem.path) == (2, 4, "language")
     assert message in problem.message and len(str(problem)) < SHORT
+
+
+def test_a_template_folder_with_a_line_break_in_its_name_stays_on_one_line(tmp_path: Path, mini_copy: Path):
+    body = (mini_copy / "business.yaml").read_text(encoding="utf-8")
+    (mini_copy / "business.yaml").write_text(body.replace("  business:\n", "  firms:\n"), encoding="utf-8")
+    folder = tmp_path / "look\nBcc: x"
+    folder.mkdir()
+    (line,) = refused(cli(tmp_path, "validate", mini_copy, "--templates", folder))
+    assert "no template firms.html.j2 in 'look\\nBcc: x', the built-in templates;" in line
