@@ -43,7 +43,7 @@ def test_html_carries_the_theme_colours_and_logo(civic):
 def test_pdf_carries_the_footer_logo_and_colours(civic):
     data = civic["pdf"].read_bytes()
     reader = pypdf.PdfReader(io.BytesIO(data))
-    assert "Open Policy Lab · digital partnerships briefing" in reader.pages[2].extract_text()
+    assert "Open Policy Lab · briefings" in reader.pages[2].extract_text()
     assert b"/Subtype /Image" in data
     # The cover is filled with the theme's brand green (31, 95, 74) instead of the house navy.
     content = reader.pages[0].get_contents().get_data()
@@ -64,7 +64,7 @@ def test_word_header_has_the_logo_and_footer_the_text(civic):
     section = doc.sections[0]
     descr = section.header._element.xpath(".//wp:docPr/@descr")
     assert descr == ["Open Policy Lab logo"]
-    assert "Open Policy Lab · digital partnerships briefing" in section.footer.paragraphs[0].text
+    assert "Open Policy Lab · briefings" in section.footer.paragraphs[0].text
 
 
 def test_the_second_theme_contrasts_and_sets_letter_paper(tmp_path):

@@ -28,8 +28,10 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from ... import resources
 from ...clock import moment
 from ...errors import UsageError
+from ...i18n import page_label_parts
 from ...log import route, warn
 from ...render import template_dirs
+from ...safe import css_string
 
 if TYPE_CHECKING:
     from ..base import WriteOptions
@@ -300,15 +302,36 @@ def prepare(html: str, search_path: tuple[Path, ...]) -> Any:
     return tree
 
 
+def labels_sheet(tree: Any) -> Any:
+    """The page furniture's words in the brief's language ("Page 2 sur 18", the contents page's running
+    head), from the document's ``briefgen-page-label`` and ``briefgen-contents-label`` meta elements.
+
+    It comes first, so the print stylesheets and the theme (later, in the same origin) can still
+    restyle or replace it; the cover's empty margin boxes stay empty.
+    """
+    rules = []
+    label = tree.find(".//meta[@name='briefgen-page-label']")
+    if label is not None and label.get("content"):
+        counters = {"\0page": "counter(page)", "\0pages": "counter(pages)"}
+        pieces = [counters.get(part) or css_string(part) for part in page_label_parts(label.get("content"))]
+        rules.append(f"@page {{ @bottom-right {{ content: {' '.join(pieces)}; }} }}")
+    contents = tree.find(".//meta[@name='briefgen-contents-label']")
+    if contents is not None and contents.get("content"):
+        rules.append(f"@page contents {{ @top-right {{ content: {css_string(contents.get('content'))}; }} }}")
+    return CSS(string="\n".join(rules)) if rules else None
+
+
 def layout(tree: Any, options: WriteOptions) -> Any:
     """Lay out a prepared HTML tree into a WeasyPrint document (pages with tags and bookmarks)."""
     import lxml.html
 
     search_path = template_dirs(options.templates)
+    labels = labels_sheet(tree)
     html = lxml.html.tostring(tree, encoding="unicode", method="html")
     fetcher = SafeFetcher(search_path)
     return HTML(string=html, base_url=search_path[-1].as_uri() + "/", url_fetcher=fetcher).render(
         stylesheets=[
+            *([labels] if labels is not None else []),
             *stylesheets(search_path, options.page_size),
             *([theme_sheet(options.theme.css(), search_path)] if options.theme is not None else []),
         ],
