@@ -8,10 +8,8 @@ unexpected prints one line too unless ``--debug`` asks for the traceback.
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,30 +27,11 @@ from .flags import (
     FormatList,
     Identifier,
     IdentifierList,
-    content_option,
+    handle_errors,
 )
+from .inform import INFORMATION
 from .paths import builtin_content
 from .writers import BATCH_FORMATS
-
-
-def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn unexpected exceptions into one line (or a traceback with --debug)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            ctx = click.get_current_context(silent=True)
-            if ctx is not None and ctx.find_root().params.get("debug"):
-                raise
-            raise click.ClickException(
-                f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
-            ) from exc
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -428,158 +407,8 @@ def send(
         raise click.exceptions.Exit(1)
 
 
-@main.command()
-@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--templates",
-    "folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Template folder searched before the built-in templates (repeatable).",
-)
-@handle_errors
-def validate(path: Path | None, folders: tuple[Path, ...]) -> None:
-    """Check a content file or folder; report every problem with file:line:col.
-
-    Also checks that every audience has a template (named after the audience, or
-    as its template field says) in the --templates folders or the built-in ones.
-    """
-    from .validate import validate as run_validate
-
-    content = run_validate(path or builtin_content(), templates=folders)
-    s = content.strategy
-    recs = sum(len(a.recommendations) for a in s.audiences.values())
-    click.echo(
-        f"ok: {len(content.files)} files, {len(s.objectives)} objectives, {len(s.focus_areas)} focus areas, "
-        f"{len(s.audiences)} audiences, {recs} recommendations, {len(s.regions)} regions"
-    )
-
-
-@main.command()
-@content_option
-@handle_errors
-def audiences(content: Path | None) -> None:
-    """List audiences, focus-area ids and region ids of the content."""
-    from .validate import validate as run_validate
-
-    s = run_validate(content or builtin_content()).strategy
-    click.echo("Audiences:")
-    for key, audience in s.audiences.items():
-        click.echo(f"  {key:<22} {audience.label}: {audience.description}")
-    click.echo("Focus areas (--focus):")
-    for area in s.focus_areas:
-        click.echo(f"  {area.id:<22} {area.title}")
-    click.echo("Regions (--region):")
-    for region in s.regions:
-        click.echo(f"  {region.id:<22} {region.name}")
-
-
-@main.command()
-@content_option
-@click.option(
-    "--templates",
-    "template_folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Template folder whose locales/ catalogues come first (repeatable).",
-)
-@handle_errors
-def languages(content: Path | None, template_folders: tuple[Path, ...]) -> None:
-    """List the languages briefs can be written in, and how complete each one is."""
-    from .languages import coverage
-    from .render import template_dirs
-
-    rows = coverage(template_dirs(template_folders), content or builtin_content())
-    click.echo(f"{'language':<10} {'name':<22} {'labels (catalogue)':<20} content")
-    for row in rows:
-        labels = f"{row.messages}/{row.messages_total} ({100 * row.messages // max(row.messages_total, 1)}%)"
-        if row.source:
-            text = "source language"
-        elif row.records is None:
-            text = "no translation (source text with a warning)"
-        else:
-            text = f"{row.records}/{row.records_total} records translated"
-        click.echo(f"{row.tag:<10} {row.name:<22} {labels:<20} {text}")
-    click.echo("Add a language: bash scripts/messages.sh init LANG; translate; compile (docs/languages.md).")
-
-
-@main.command()
-@handle_errors
-def schema() -> None:
-    """Print the JSON Schema of the content (for YAML language servers)."""
-    import json
-
-    from .model import Strategy
-
-    document = Strategy.model_json_schema()
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "briefgen content"
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-@main.group()
-def templates() -> None:
-    """List and eject the templates briefs are rendered with."""
-
-
-@templates.command("list")
-@click.option(
-    "--templates",
-    "folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="User template folder, searched first (repeatable).",
-)
-@handle_errors
-def templates_list(folders: tuple[Path, ...]) -> None:
-    """Show each template, where it comes from, what it extends and its blocks.
-
-    A template that does not parse, and every file no brief can use (a FIFO, a
-    device, a broken link, a link out of the folders), gets a line saying why.
-    """
-    from .customise import listing
-
-    for info in listing(folders):
-        if info.problem:
-            click.echo(f"{info.name}  [{info.origin}]  ({info.problem})")
-            continue
-        extends = f" extends {info.extends}" if info.extends else ""
-        click.echo(f"{info.name}  [{info.origin}]{extends}")
-        if info.blocks:
-            click.echo(f"    blocks: {', '.join(info.blocks)}")
-
-
-@templates.command("eject")
-@click.argument("audience", default="all")
-@click.option(
-    "--to", "to", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to copy into."
-)
-@click.option("--force", is_flag=True, help="Overwrite files that already exist there.")
-@handle_errors
-def templates_eject(audience: str, to: Path, force: bool) -> None:
-    """Copy editable templates, stylesheets and the reference .docx into a folder."""
-    from .customise import eject
-
-    written = eject(audience, to, force=force)
-    for path in written:
-        click.echo(f"wrote {path}")
-    click.echo(f"use them with: briefgen build --templates {to}")
-
-
-@main.command()
-@handle_errors
-def doctor() -> None:
-    """Check the libraries and tools briefgen uses, and say what a missing one means."""
-    from .doctor import checks
-
-    failed = False
-    for check in checks():
-        mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
-        colour = {"ok": "green", "warn": "yellow", "fail": "red"}[check.status]
-        click.echo(f"{click.style(mark, fg=colour)} {check.name}: {check.detail}")
-        failed = failed or check.status == "fail"
-    if failed:
-        raise click.exceptions.Exit(1)
+for command in INFORMATION:
+    main.add_command(command)
 
 
 def run() -> None:

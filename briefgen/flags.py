@@ -1,11 +1,12 @@
-"""Turn command-line text into checked values: the Click parameter types and the option groups
-that ``build`` and ``batch`` share.
+"""Turn command-line text into checked values: the Click parameter types, the option groups
+that ``build`` and ``batch`` share, and the error wrapper every command has.
 
 Imported when the command line starts, so it imports Click and nothing heavy.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,26 @@ from typing import Any
 import click
 
 from .writers import FORMAT_NAMES
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn unexpected exceptions into one line (or a traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.find_root().params.get("debug"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+            ) from exc
+
+    return wrapper
 
 
 class FormatList(click.ParamType):
