@@ -49,7 +49,7 @@ def test_every_bad_row_is_reported_with_its_line(shipped, tmp_path: Path):
         (4, "formats", "unknown format 'odt'"),
         (5, "name", "required value is missing"),
     }
-    assert "list.csv:3:1: audience: unknown audience 'pirates' (known: business, government)" in str(
+    assert "list.csv:3:4: audience: unknown audience 'pirates' (known: business, government)" in str(
         caught.value
     )
 
@@ -74,7 +74,7 @@ def test_yaml_lists_have_line_numbers_too(shipped, tmp_path: Path):
     with pytest.raises(ContentError) as caught:
         load(path, shipped.strategy)
     (problem,) = caught.value.problems
-    assert (problem.line, problem.path) == (6, "focus")
+    assert (problem.line, problem.column, problem.path) == (9, 13, "focus")
     path.write_text(
         "stakeholders:\n  - id: y1\n    name: Ann\n    audience: business\n    focus: [cybersecurity]\n"
     )

@@ -64,7 +64,7 @@ def test_control_characters_in_a_list_are_refused_with_line_and_field(
     out = tmp_path / "out"
     result = runner.invoke(main, ["batch", str(listing), "--format", "html", "--out", str(out)])
     assert result.exit_code == 1
-    assert "list.csv:3:1: organisation: control character U+0000 is not allowed" in result.output
+    assert "list.csv:3:3: organisation: control character U+0000 is not allowed" in result.output
     assert not out.exists()
 
 

@@ -362,7 +362,7 @@ def test_a_cell_beyond_the_csv_modules_field_limit_is_placed_and_later_rows_stil
     problems = assert_refused(
         run,
         "list.csv:2:2: name: 200,000 characters; at most 1,000",
-        "list.csv:3:1: audience: unknown audience 'pirates'",
+        "list.csv:3:4: audience: unknown audience 'pirates'",
     )
     assert len(problems) == 2
     assert all(len(line) < 300 for line in problems)
@@ -404,7 +404,7 @@ def test_nul_bytes_are_refused_in_cells_and_in_the_header(tmp_path: Path):
     assert_refused(
         run,
         "list.csv:1:2: column name: control character U+0000 is not allowed",
-        "list.csv:2:1: organisation: control character U+0000 is not allowed",
+        "list.csv:2:3: organisation: control character U+0000 is not allowed",
     )
     assert "\x00" not in run.result.output
 
@@ -470,7 +470,7 @@ def test_every_problem_of_the_list_is_reported_at_once(tmp_path: Path):
         "list.csv:2:2: name: line break",
         "list.csv:4:5: email: 'bob@x' is not an e-mail address",
         "list.csv:5:2: name: 2,000 characters",
-        "list.csv:6:1: organisation: control character U+001B",
+        "list.csv:6:3: organisation: control character U+001B",
         "list.csv:7:11: more cells than columns",
     )
     assert len(problems) == 5
