@@ -42,7 +42,9 @@ class BuildRequest:
     page_size: str | None = None  # None: the theme's, else A4
     theme: Path | None = None
     reference_docx: Path | None = None
-    docx_refresh: bool = False
+    docx_refresh: bool = False  # the old flag: the same as docx_pages="libreoffice"
+    docx_pages: str = "auto"
+    embed_fonts: bool = True
     language: str | None = None  # a BCP 47 tag; None: the content's own language
 
 

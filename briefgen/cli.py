@@ -101,9 +101,7 @@ def show_warnings() -> None:
 @LANGUAGE
 @LOOK
 @click.option(
-    "--docx-refresh",
-    is_flag=True,
-    help="Fill in the Word contents page numbers with LibreOffice (when installed).",
+    "--docx-refresh", is_flag=True, help="The same as --docx-pages libreoffice (kept for older scripts)."
 )
 @handle_errors
 def build(

@@ -31,11 +31,12 @@ PATH_LIST_KEYS = {"templates", "content"}
 LIST_KEYS = {"audience", "focus"}
 ALLOWED = {
     "content", "out", "templates", "formats", "audience", "focus", "region", "length",
-    "pdf_variant", "page_size", "reference_docx", "docx_refresh", "strict", "theme",
+    "pdf_variant", "page_size", "reference_docx", "docx_refresh", "docx_pages", "embed_fonts", "strict",
+    "theme",
 }  # fmt: skip
 BATCH_ALLOWED = {
     "content", "out", "templates", "formats", "name", "length", "jobs", "pdf_variant", "page_size",
-    "reference_docx", "strict", "theme", "zip", "eml", "from",
+    "reference_docx", "docx_pages", "embed_fonts", "strict", "theme", "zip", "eml", "from",
 }  # fmt: skip
 #: ``[send]``: how to reach the SMTP server, for ``briefgen send`` and ``briefgen batch --send``.
 #: The parameters of ``flags.SMTP`` are named after these keys.

@@ -148,9 +148,18 @@ LENGTH = click.option(
     help="summary: a one-to-two page executive brief.",
 )
 #: The parameters of :data:`LOOK`.
-LOOK_NAMES = ("templates", "pdf_variant", "page_size", "theme", "reference_docx", "strict")
+LOOK_NAMES = (
+    "templates",
+    "pdf_variant",
+    "page_size",
+    "theme",
+    "reference_docx",
+    "docx_pages",
+    "embed_fonts",
+    "strict",
+)
 #: How a brief looks, for build and batch alike; the commands take these as ``**look`` and hand
-#: them to their request unchanged, so both requests carry the same six fields.
+#: them to their request unchanged, so both requests carry the same fields.
 LOOK = options(
     click.option(
         "--templates",
@@ -181,6 +190,18 @@ LOOK = options(
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         default=None,
         help="Word template whose styles, page set-up, headers and footers the .docx takes.",
+    ),
+    click.option(
+        "--docx-pages",
+        type=click.Choice(["auto", "libreoffice", "word"]),
+        default="auto",
+        help="Who puts page numbers in the Word contents: LibreOffice before writing (libreoffice), "
+        "Word when the reader opens it (word), or LibreOffice when installed (auto, the default).",
+    ),
+    click.option(
+        "--embed-fonts/--no-embed-fonts",
+        default=True,
+        help="Embed the shipped fonts in the Word brief (default) so it looks the same everywhere.",
     ),
     click.option("--strict", is_flag=True, help="Treat warnings as errors."),
 )

@@ -50,6 +50,8 @@ class BatchRequest:
     page_size: str | None = None
     pdf_variant: str | None = None
     reference_docx: Path | None = None
+    docx_pages: str = "auto"
+    embed_fonts: bool = True
     strict: bool = False
     zip: bool = False
     eml: bool = False

@@ -36,7 +36,8 @@ class WriteOptions:
     pdf_variant: str | None = None
     page_size: str = "a4"
     reference_docx: Path | None = None
-    docx_refresh: bool = False
+    docx_pages: str = "auto"  # auto | libreoffice | word: who fills the Word contents' page numbers
+    embed_fonts: bool = True  # the shipped fonts go into the .docx
     theme: Any = None
 
 
@@ -49,6 +50,8 @@ class LookRequest(Protocol):
     page_size: str | None
     theme: Path | None
     reference_docx: Path | None
+    docx_pages: str
+    embed_fonts: bool
 
 
 def options_for(request: LookRequest, epoch: int | None) -> WriteOptions:
@@ -67,7 +70,8 @@ def options_for(request: LookRequest, epoch: int | None) -> WriteOptions:
         page_size=request.page_size or (theme.page_size if theme else None) or "a4",
         theme=theme,
         reference_docx=request.reference_docx,
-        docx_refresh=bool(getattr(request, "docx_refresh", False)),
+        docx_pages="libreoffice" if getattr(request, "docx_refresh", False) else request.docx_pages,
+        embed_fonts=request.embed_fonts,
     )
 
 

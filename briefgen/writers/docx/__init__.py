@@ -34,8 +34,8 @@ def load() -> None:
 def write(document: Rendered, options: WriteOptions) -> bytes:
     """Fill a copy of the reference document from ``document``; return .docx bytes.
 
-    With ``docx_refresh``, LibreOffice lays the file out once and the contents
-    page is written again with the real page numbers.
+    With ``docx_pages="libreoffice"``, LibreOffice lays the file out once and the
+    contents page is written again with the real page numbers.
     """
     import lxml.html
 
@@ -44,7 +44,7 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
 
     tree = lxml.html.document_fromstring(xml_clean(document.html))
     data = compose(tree, document, options, pages={})
-    if options.docx_refresh:
+    if options.docx_pages == "libreoffice":
         from .office import page_numbers
 
         headings = [
