@@ -17,12 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import RenderError
+from .errors import RenderError, shown
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -50,29 +52,85 @@ def _candidates(tag: str) -> list[str]:
     return ["_".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
-def _read_catalogue(path: Path, folder: Path) -> Translations | None:
-    """Read one compiled catalogue through the opener; a broken one is a one-line error."""
+def _read_catalogue(path: Path, folder: Path) -> Translations:
+    """Read one compiled catalogue through the opener and check it; a broken one is a one-line error.
+
+    The opener refuses a link out of the ``locales`` folder, a FIFO, a device and a
+    file over :data:`CATALOGUE_BYTES`; then the catalogue must parse and every
+    message must pass :func:`_message_problem`, and its plural rule must give a
+    number for the counts a brief uses.
+    """
     from babel.support import Translations
 
     from . import opener
 
+    raw = opener.read(path, CATALOGUE_BYTES, "message catalogue", within=folder)
     try:
-        raw = opener.read(path, CATALOGUE_BYTES, "message catalogue", within=folder)
-    except FileNotFoundError:
-        return None
+        found = Translations(io.BytesIO(raw), domain=DOMAIN)
+    except Exception as exc:  # a corrupt or hostile .mo: struct errors, bad plural forms, bad charset
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RenderError(f"{path}: not a compiled message catalogue ({reason})") from None
     try:
-        return Translations(io.BytesIO(raw), domain=DOMAIN)
-    except Exception as exc:  # a corrupt or hostile .mo: struct errors, bad plural forms
-        raise RenderError(f"{path}: not a compiled message catalogue ({type(exc).__name__}: {exc})") from None
+        for n in PLURAL_PROBES:
+            found.plural(n)
+    except Exception as exc:  # n%0, n/(n-3): a Plural-Forms rule that fails on a count
+        reason = f"{type(exc).__name__}: {exc}"
+        raise RenderError(f"{path}: its Plural-Forms rule fails for {n} ({reason})") from None
+    for key, text in getattr(found, "_catalog", {}).items():
+        message, plural = (key, False) if isinstance(key, str) else (str(key[0]), True)
+        problem = _message_problem(message, text, plural) if message else None
+        if problem:
+            raise RenderError(f"{path}: message {shown(message)}: {problem}")
+    return found
+
+
+#: Counts a catalogue's plural rule is tried on when it is read (briefs count a few items).
+PLURAL_PROBES = (*range(0, 201), 1_000, 10_000, 100_000, 1_000_000)
+#: A printf conversion as Jinja's newstyle gettext applies it to every message (``%%`` included).
+_CONVERSION = re.compile(r"%(%|(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d*))?[hlL]?[a-zA-Z]?)")
+#: A placeholder a plural translation may use (its msgid_plural is not kept in a compiled catalogue).
+_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+#: Line breaks other than ``\n``, and control characters: never in a translation.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _message_problem(message: str, text: str, plural: bool) -> str | None:
+    """What is wrong with ``text`` as the translation of ``message``, or None.
+
+    Jinja formats every message with ``%`` (newstyle gettext) and writes it into
+    HTML, CSS strings, Word footers and e-mail subjects, so a translation may use
+    only the placeholders its message uses, written the same way (no width that
+    would build a gigabyte from ``%(name)999999999s``), ``%%`` for a percent sign,
+    and no control character or line break the message does not have.
+    """
+    source = message.split("\x04", 1)[-1]  # a pgettext key is "context\x04message"
+    bad = _CONTROL.search(text)
+    if bad:
+        return f"the translation holds the control character U+{ord(bad.group()):04X}"
+    if "\n" in text and "\n" not in source:
+        return "the translation has a line break the message does not have"
+    allowed = {m.group() for m in _CONVERSION.finditer(source) if m.group(1) != "%"}
+    for found in _CONVERSION.finditer(text):
+        spec = found.group()
+        if found.group(1) == "%" or spec in allowed or (plural and _PLACEHOLDER.fullmatch(spec)):
+            continue
+        if not found.group(1):
+            return "a lone '%' in the translation: write '%%' for a percent sign"
+        return f"{spec!r} in the translation is not a placeholder of the message ('%%' is a percent sign)"
+    return None
 
 
 def catalogue_files(tag: str, search_path: tuple[Path, ...]) -> list[tuple[Path, Path]]:
-    """(catalogue, its locales folder) pairs for ``tag``, most specific and user folders first."""
+    """(catalogue, its locales folder) pairs for ``tag``, most specific and user folders first.
+
+    Whatever stands at a catalogue's place is listed (a link, a FIFO, a folder), so that
+    reading it refuses it by name rather than passing over it in silence.
+    """
     found = []
     for name in _candidates(tag):
         for folder in locale_dirs(search_path):
             path = folder / name / "LC_MESSAGES" / f"{DOMAIN}.mo"
-            if path.is_file() or path.is_symlink():
+            if os.path.lexists(path):
                 found.append((path, folder))
     return found
 
@@ -85,18 +143,18 @@ class Language:
     locale: Locale
     translations: Translations
 
-    # messages --------------------------------------------------------------
+    # messages (each checked: Jinja formats it with %, outside the sandbox) ---------
     def gettext(self, message: str) -> str:
-        return self.translations.ugettext(message)
+        return _bounded(self.translations.ugettext(message))
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.translations.ungettext(singular, plural, n)
+        return _bounded(self.translations.ungettext(singular, plural, n))
 
     def pgettext(self, context: str, message: str) -> str:
-        return self.translations.upgettext(context, message)
+        return _bounded(self.translations.upgettext(context, message))
 
     def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
-        return self.translations.unpgettext(context, singular, plural, n)
+        return _bounded(self.translations.unpgettext(context, singular, plural, n))
 
     # formatting ------------------------------------------------------------
     def date(self, value: dt.date | None) -> str:
@@ -148,6 +206,19 @@ class Language:
         return Locale.parse(override) if override else self.locale
 
 
+def _bounded(text: str) -> str:
+    """``text``, unless a printf width or precision in it would build a huge string when Jinja
+    formats it (a template's own ``_("%(x)999999999s")`` as much as a catalogue's)."""
+    if "%" in text:
+        from .sandbox import MAX_VALUE, LimitError
+
+        for found in _CONVERSION.finditer(text):
+            sizes = re.findall(r"\d+", re.sub(r"^\([^)]*\)", "", found.group(1)))
+            if any(len(n) > 7 or int(n) > MAX_VALUE for n in sizes):
+                raise LimitError(f"a message's format width or precision is above {MAX_VALUE:,}")
+    return text
+
+
 def page_label_parts(label: str) -> list[str]:
     """Split a translated "Page %(page)s of %(pages)s" into text and the two counters.
 
@@ -180,8 +251,6 @@ def language(tag: str, search_path: tuple[Path, ...]) -> Language:
     chain: Any = None
     for path, folder in catalogue_files(tag, search_path):
         found = _read_catalogue(path, folder)
-        if found is None:
-            continue
         if chain is None:
             chain = found
         else:

@@ -163,11 +163,32 @@ def upper_first(text: str) -> Any:
     return Markup(first) if isinstance(text, Markup) else first
 
 
+#: A space written as a CSS escape (see :func:`css_string`).
+_ESCAPED_SPACE = "\\000020"
+
+
 def css_string(text: str) -> Any:
-    """A CSS string literal of ``text`` that nothing in it can end, safe inside ``<style>``."""
+    """A CSS string literal of ``text`` that nothing in it can end, safe inside ``<style>``.
+
+    Every character :func:`briefgen.safe.css_string` does not keep is a hex escape, and CSS
+    takes one white space after a hex escape as the end of the escape: so a space right after
+    an escaped character (or after such a space) is written as an escape too, or
+    "Page 3 / 10" would read "Page 3 /10".
+    """
     from markupsafe import Markup
 
-    return Markup(safe.css_string(str(text)))
+    plain = str(text)
+    inner: list[str] = []
+    after_escape = False
+    for piece in re.split("( )", plain):
+        if not piece:
+            continue
+        if piece == " ":
+            inner.append(_ESCAPED_SPACE if after_escape else " ")
+            continue
+        inner.append(safe.css_string(piece)[1:-1])
+        after_escape = safe.css_string(piece[-1]) != f'"{piece[-1]}"'
+    return Markup('"' + "".join(inner) + '"')
 
 
 def page_label_css(label: str) -> Any:

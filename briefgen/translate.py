@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import opener
 from .errors import ContentError, Problem
-from .loader import Loaded, PathKey, load
+from .loader import Loaded, PathKey, display_name, load
 
 #: Fields a translation never writes: identity, structure and references.
 NOT_TRANSLATED = frozenset(
@@ -68,34 +69,66 @@ def same_tag(name: str, tag: str) -> bool:
     return name.replace("_", "-").lower() == tag.replace("_", "-").lower()
 
 
-def overlay_folders(source: Path | tuple[Path, ...], tag: str) -> list[Path]:
-    """The translation folders of ``tag`` beside the content folders: ``fr-BE`` first, then ``fr``."""
+def _language_folders(item: Path) -> list[tuple[Path, bool]]:
+    """The sub-folders of content folder ``item`` with whether each may be read: a symbolic link
+    is followed only when it leads to a folder inside ``item`` (``fr-BE -> fr``)."""
+    if not item.is_dir():
+        return []
+    found = []
+    for child in sorted(item.iterdir()):
+        if child.is_symlink():
+            if opener.inside(child, item):
+                if child.is_dir():
+                    found.append((child, True))
+            else:
+                found.append((child, False))
+        elif child.is_dir():
+            found.append((child, True))
+    return found
+
+
+def _overlay(source: Path | tuple[Path, ...], tag: str) -> tuple[list[Path], list[Problem]]:
+    """The translation folders of ``tag`` (``fr-BE`` first, then ``fr``) and the links refused."""
     sources = source if isinstance(source, tuple) else (source,)
     tags = [tag] + ([tag.split("-")[0]] if "-" in tag else [])
-    found: list[Path] = []
     for wanted in tags:
+        found: list[Path] = []
+        refused: list[Problem] = []
         for item in sources:
-            if not item.is_dir():
-                continue
-            for child in sorted(item.iterdir()):
-                if child.is_dir() and not child.is_symlink() and same_tag(child.name, wanted):
+            for child, readable in _language_folders(item):
+                if not same_tag(child.name, wanted):
+                    continue
+                if readable:
                     found.append(child)
-        if found:
-            return found
-    return []
+                else:
+                    refused.append(
+                        Problem(display_name(child), 1, 1, "", "a link out of its content folder; not read")
+                    )
+        if found or refused:
+            return found, refused
+    return [], []
+
+
+def overlay_folders(source: Path | tuple[Path, ...], tag: str) -> list[Path]:
+    """The translation folders of ``tag`` beside the content folders: ``fr-BE`` first, then ``fr``."""
+    return _overlay(source, tag)[0]
 
 
 def available(source: Path | tuple[Path, ...]) -> list[str]:
-    """Language tags that have a translation folder beside the content."""
+    """Language tags (normalised) that have a translation folder beside the content; a sub-folder
+    whose name is not a language tag (``notes``, ``drafts``) is not a translation."""
+    from .model import language_tag
+
     sources = source if isinstance(source, tuple) else (source,)
     tags = set()
     for item in sources:
-        if item.is_dir():
-            tags |= {
-                child.name.replace("_", "-")
-                for child in item.iterdir()
-                if child.is_dir() and not child.is_symlink() and any(child.glob("*.yaml"))
-            }
+        for child, readable in _language_folders(item):
+            if not readable or not any(p.suffix in {".yaml", ".yml"} for p in child.iterdir()):
+                continue
+            try:
+                tags.add(language_tag(child.name.replace("_", "-")))
+            except ValueError:
+                continue
     return sorted(tags)
 
 
@@ -109,7 +142,9 @@ def content_in(source: Path | tuple[Path, ...], tag: str) -> Translated:
     if loaded.problems:
         raise ContentError(loaded.problems)
     result = Translated(language=tag, loaded=loaded)
-    folders = overlay_folders(source, tag)
+    folders, refused = _overlay(source, tag)
+    if refused:
+        raise ContentError(refused)
     if not folders:
         result.missing = ["(no translation: every text stays in the source language)"]
         return result
@@ -220,8 +255,11 @@ class _Merger:
         return merged
 
     def sequence(self, src: list, over: Any, src_path: PathKey, over_path: PathKey) -> list:
-        if not isinstance(over, list) or not over:
+        if not isinstance(over, list):
             self.problem(over_path, "expected a list, as in the source")
+            return src
+        if not over:
+            self.problem(over_path, "an empty list: leave the field out to keep the source text")
             return src
         if all(isinstance(item, str) for item in src):  # a list of text: replaced whole
             if not all(isinstance(item, str) and item.strip() for item in over):
