@@ -30,6 +30,9 @@ def clean(css: str, resolve: Resolver, load: Callable[[str], str | None], depth:
     changed = False
     out: list[str] = []
     for rule in rules:
+        if rule.type == "error":  # not CSS: dropped (a browser ignores it too), never serialised
+            changed = True
+            continue
         if getattr(rule, "lower_at_keyword", None) == "import":
             changed = True
             target = _import_target(rule.prelude)

@@ -148,6 +148,7 @@ def environment(search_path: tuple[Path, ...], language: str = SOURCE_LANGUAGE) 
     env.filters["series"] = lang.series
     env.filters["quoted"] = lang.quote
     env.filters["css_string"] = css_string
+    env.filters["plain"] = plain_text
     env.filters["upper_first"] = upper_first
     env.globals["page_label_css"] = page_label_css
     env.globals["page_label"] = functools.partial(lang.gettext, "Page %(page)s of %(pages)s")
@@ -164,31 +165,22 @@ def upper_first(text: str) -> Any:
 
 
 #: A space written as a CSS escape (see :func:`css_string`).
-_ESCAPED_SPACE = "\\000020"
+
+
+def plain_text(text: Any) -> str:
+    """Markup (a catalogue message) as the text a reader sees, for an attribute value: escaped
+    once by autoescaping, so a quote in a translation cannot end the attribute."""
+    from markupsafe import Markup
+
+    return Markup(text).unescape() if isinstance(text, Markup) else str(text)
 
 
 def css_string(text: str) -> Any:
-    """A CSS string literal of ``text`` that nothing in it can end, safe inside ``<style>``.
-
-    Every character :func:`briefgen.safe.css_string` does not keep is a hex escape, and CSS
-    takes one white space after a hex escape as the end of the escape: so a space right after
-    an escaped character (or after such a space) is written as an escape too, or
-    "Page 3 / 10" would read "Page 3 /10".
-    """
+    """A CSS string literal of ``text`` that nothing in it can end, safe inside ``<style>``
+    (:func:`briefgen.safe.css_string`, as markup for templates)."""
     from markupsafe import Markup
 
-    plain = str(text)
-    inner: list[str] = []
-    after_escape = False
-    for piece in re.split("( )", plain):
-        if not piece:
-            continue
-        if piece == " ":
-            inner.append(_ESCAPED_SPACE if after_escape else " ")
-            continue
-        inner.append(safe.css_string(piece)[1:-1])
-        after_escape = safe.css_string(piece[-1]) != f'"{piece[-1]}"'
-    return Markup('"' + "".join(inner) + '"')
+    return Markup(safe.css_string(str(text)))
 
 
 def page_label_css(label: str) -> Any:

@@ -43,6 +43,16 @@ def css_string(text: str) -> str:
     Letters, digits, spaces and harmless punctuation stay as they are; every
     other character is written as a six-digit CSS escape (``\\00007b`` for ``{``),
     so quotes, backslashes, braces, semicolons, ``<`` and line breaks are inert.
+    A hex escape swallows one white space after it (CSS syntax), so a space that
+    follows an escaped character is escaped too: "3 / 10" stays "3 / 10".
     """
     keep = set(" .,:-_!?#%+=|~'’·–—")
-    return '"' + "".join(c if c.isalnum() or c in keep else f"\\{ord(c):06x}" for c in text) + '"'
+    out: list[str] = []
+    escaped = False
+    for c in text:
+        plain = c.isalnum() or c in keep
+        if c == " " and escaped:
+            plain = False
+        out.append(c if plain else f"\\{ord(c):06x}")
+        escaped = not plain
+    return '"' + "".join(out) + '"'

@@ -104,9 +104,13 @@ def _run(
     own = content.strategy.strategy.language
     rows = [replace(row, language=row.language or request.language or own) for row in listing.rows]
     list_sha256 = listing.sha256
+    from ..i18n import language as catalogue
+    from ..render import template_dirs
+
     labels: dict[object, str] = {}
     titles: dict[object, str] = {}
     for language in dict.fromkeys(row.language for row in rows):  # a broken translation stops the batch here
+        catalogue(language or own, template_dirs(request.templates))  # and so does a broken catalogue
         for key, audience in validated(request.content, language)[0].strategy.audiences.items():
             labels[(key, language)], titles[(key, language)] = audience.label, audience.brief_title
     if not rows:
@@ -116,7 +120,6 @@ def _run(
         from ..theme import load as load_theme
 
         theme_digest = sha256(repr(load_theme(request.theme)).encode())
-    from ..render import template_dirs
 
     epoch = source_date_epoch()
     depends = {  # what every brief depends on, besides its own row

@@ -814,12 +814,6 @@ def test_a_label_translation_stays_inert_css_in_every_format(
         assert b"&lt;/style&gt;&lt;script&gt;alert(2)&lt;/script&gt; " in footer and b"<script" not in footer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="briefgen/safe.py css_string(): CSS takes one space after a hex escape as its end, so "
-    "'Page 2 / 8 (A & B)' is laid out as 'Page 2 /8 (A &B)' (the PDF engine's labels_sheet and themes' "
-    "footer use it; briefgen.render.css_string escapes such a space)",
-)
 def test_a_page_label_keeps_its_spaces_in_the_pdf(tmp_path: Path) -> None:
     folder, _ = templates_with_catalogue(
         tmp_path, mo({"Page %(page)s of %(pages)s": "p. %(page)s / %(pages)s (A & B)"})
@@ -830,12 +824,6 @@ def test_a_page_label_keeps_its_spaces_in_the_pdf(tmp_path: Path) -> None:
     assert "p. 2 / " in shown and "(A & B)" in shown, shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates/base.html.j2 writes _('Contents') (Markup) into the briefgen-contents-label meta "
-    "attribute unescaped: a '\"' in the translation ends the attribute and the label is lost "
-    "(|forceescape, or a plain-text gettext like page_label(), would keep it)",
-)
 def test_a_contents_translation_with_a_quote_reaches_the_pdf_whole(tmp_path: Path) -> None:
     folder, _ = templates_with_catalogue(tmp_path, mo({"Contents": 'Le "sommaire" & annexes'}))
     run = french(tmp_path, overlay(tmp_path, "strategy: {title: Plan}\n"), "html,pdf", "--templates", folder)
@@ -846,11 +834,6 @@ def test_a_contents_translation_with_a_quote_reaches_the_pdf_whole(tmp_path: Pat
     assert 'Le "sommaire" & annexes' in pdf_text((tmp_path / "out" / "business-brief-fr.pdf").read_bytes())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="briefgen/cssurls.py clean(): a <style> holding a top-level parse error and 'url', a "
-    "backslash or '@import' raises TypeError (a ParseError cannot be serialised) in the HTML writer",
-)
 def test_a_catalogue_that_opens_a_style_element_in_the_body_is_no_internal_error(tmp_path: Path) -> None:
     data = mo({"Contents": "</style><script>alert(1)</script><style>"})
     folder, _ = templates_with_catalogue(tmp_path, data)
