@@ -54,6 +54,7 @@ class BuildResult:
 
     files: list[FileRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown once: what this machine could do better
     manifest: Path | None = None
     seconds: float = 0.0
 
@@ -89,24 +90,27 @@ def build(request: BuildRequest) -> BuildResult:
     strategy = content.strategy
     audiences = request.audiences or tuple(strategy.audiences)
     options = writers.options_for(request, epoch)
-    result = BuildResult()
-    if untranslated:
-        message = untranslated_warning(language, untranslated)
+    result = BuildResult(notes=writers.prepare(formats, options))
+    message = untranslated_warning(language, untranslated, audiences)
+    if message:
         if request.strict:
             raise WarningAsError(message)
         warn(message)
         result.warnings.append(message)
     pending: list[tuple[Path, bytes, FileRecord]] = []
     limit = current().brief_seconds
-    for audience in audiences:
-        message = f"audience {audience!r}: the brief took longer than {limit:g} s (brief_seconds in [limits])"
-        try:
-            with deadline(limit, message):
-                pending += _one_audience(
-                    request, strategy, content.digest, audience, chosen, options, result, language
-                )
-        except LimitError as exc:
-            raise RenderError(str(exc)) from None
+    with writers.held(formats, options):  # e.g. the Word writer's LibreOffice, stopped however this ends
+        for audience in audiences:
+            message = (
+                f"audience {audience!r}: the brief took longer than {limit:g} s (brief_seconds in [limits])"
+            )
+            try:
+                with deadline(limit, message):
+                    pending += _one_audience(
+                        request, strategy, content.digest, audience, chosen, options, result, language
+                    )
+            except LimitError as exc:
+                raise RenderError(str(exc)) from None
     for path, data, record in pending:
         write_atomic(path, data)
         result.files.append(record)

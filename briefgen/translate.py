@@ -353,9 +353,21 @@ def _untranslated(data: Any, given: set[PathKey]) -> list[str]:
 SHOWN_MISSING = 8
 
 
-def untranslated_warning(tag: str, missing: list[str]) -> str:
-    """One line naming what a ``tag`` brief takes from the source text."""
-    if missing and missing[0].startswith("(no translation"):
+def untranslated_warning(
+    tag: str, missing: list[str], audiences: tuple[str, ...] | None = None
+) -> str | None:
+    """One line naming what a ``tag`` brief takes from the source text (None: nothing).
+
+    ``audiences``: the audiences being built; another audience's untranslated records
+    are not in these briefs, so they are not named.
+    """
+    if audiences is not None:
+        missing = [
+            m for m in missing if not m.startswith("audiences.") or m.split(".")[1].split(" ")[0] in audiences
+        ]
+    if not missing:
+        return None
+    if missing[0].startswith("(no translation"):
         return (
             f"language {tag}: the content has no {tag} translation; every text stays in the source language"
         )

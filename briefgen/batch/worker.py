@@ -126,8 +126,9 @@ class Worker:
 
         reader = task.stakeholder
         strategy, tag, missing = self.content(reader.language)
-        if missing:
-            warn(untranslated_warning(tag, missing))
+        message = untranslated_warning(tag, missing, (reader.audience or "",))
+        if message:
+            warn(message)
         document = self.brief(task.group, reader)
         outcome.title, outcome.strategy = document.title, strategy.strategy.title
         result = []
