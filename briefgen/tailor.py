@@ -60,6 +60,8 @@ class Options:
     length: Length = "full"
     stakeholder: Stakeholder | None = None
     language: str | None = None
+    #: Records that keep the source language's text (``objectives.partnerships``), marked ``lang``.
+    source_text: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class Brief:
     sources: dict[str, Initiative] = field(default_factory=dict)
     #: Every key figure of the content, by id (for initiatives that cite theirs).
     figure_index: dict[str, KeyFigure] = field(default_factory=dict)
+    #: Records whose text is in the source language (an incomplete translation), by dotted id.
+    source_text: frozenset[str] = frozenset()
 
     @property
     def template(self) -> str:
@@ -249,6 +253,7 @@ def tailor(strategy: Strategy, options: Options) -> Brief:
         numbers={view.rec.id: view.number for view in recommendations},
         sources={i.id: i for i in strategy.initiatives if any(fig.source == i.id for fig in figures)},
         figure_index={fig.id: fig for fig in strategy.figures},
+        source_text=options.source_text,
     )
 
 

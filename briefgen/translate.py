@@ -16,7 +16,7 @@ import difflib
 import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import opener
 from .errors import ContentError, Problem
@@ -62,6 +62,7 @@ class Translated:
     loaded: Loaded
     folders: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    untouched: list[str] = field(default_factory=list)  # records with no translated text at all
 
 
 def same_tag(name: str, tag: str) -> bool:
@@ -147,6 +148,7 @@ def content_in(source: Path | tuple[Path, ...], tag: str) -> Translated:
         raise ContentError(refused)
     if not folders:
         result.missing = ["(no translation: every text stays in the source language)"]
+        result.untouched = records(loaded.data)
         return result
     overlay = load(tuple(folders))
     if overlay.problems:
@@ -165,6 +167,8 @@ def content_in(source: Path | tuple[Path, ...], tag: str) -> Translated:
         result.loaded.advice = [*loaded.advice, *overlay.advice]
     result.folders = folders
     result.missing = _untranslated(loaded.data, merger.given)
+    touched = {_record_of(loaded.data, path)[0] for path in merger.given}
+    result.untouched = [record for record in records(loaded.data) if record not in touched]
     return result
 
 
@@ -376,24 +380,33 @@ def untranslated_warning(
     return f"language {tag}: {len(missing)} record(s) not translated, the source text is used: {shown}{more}"
 
 
-def validated(source: Path | tuple[Path, ...], tag: str | None) -> tuple[Any, str, list[str]]:
+class InLanguage(NamedTuple):
+    """Content in one language: the normalised tag, what keeps the source text (records with
+    their fields, for the warning) and the records wholly in the source language (for ``lang``)."""
+
+    content: Any
+    language: str
+    untranslated: list[str]
+    source_text: frozenset[str]
+
+
+def validated(source: Path | tuple[Path, ...], tag: str | None) -> InLanguage:
     """The validated content of ``source`` in language ``tag`` (None: its own language).
 
-    Returns ``(Content, language, untranslated)``: the language is the normalised
-    tag, and ``untranslated`` lists what keeps the source text (empty when the
-    brief is in the source language or the translation is complete).
+    ``untranslated`` is empty when the brief is in the source language or the
+    translation is complete.
     """
     from .validate import Content, problems_from_model, validate
 
     content = validate(source)  # the source on its own: its problems are reported as its own
     own = content.strategy.strategy.language
     if tag is None:
-        return content, own, []
+        return InLanguage(content, own, [], frozenset())
     if tag.split("-")[0].lower() == own.split("-")[0].lower():
-        return content, tag, []  # same language (perhaps another region's formats): no overlay
+        return InLanguage(content, tag, [], frozenset())  # same language, perhaps other formats: no overlay
     translated = content_in(source, tag)
     strategy, problems = problems_from_model(translated.loaded)
     if problems or strategy is None:
         raise ContentError(problems)
     merged = Content(strategy, tuple(translated.loaded.files), translated.loaded.digest)
-    return merged, tag, translated.missing
+    return InLanguage(merged, tag, translated.missing, frozenset(translated.untouched))

@@ -217,6 +217,11 @@ def test_a_partial_translation_names_what_is_untranslated(tmp_path, runner):
     assert "objectives.partnerships (title, summary, points)" in result.output
     page = text_of_html(tmp_path / "o" / "business-brief-fr.html")
     assert "Expand international partnerships and dialogues" in page  # the source text, as warned
+    import lxml.html
+
+    doc = lxml.html.parse(str(tmp_path / "o" / "business-brief-fr.html")).getroot()
+    assert doc.get_element_by_id("objective-partnerships").get("lang") == "en"  # read as English
+    assert doc.get_element_by_id("objective-governance").get("lang") is None  # translated: the page's
 
 
 def test_an_overlay_problem_is_placed_in_the_overlay_file(tmp_path, runner):
