@@ -153,6 +153,8 @@ def build(
     for record in result.files:
         click.echo(f"wrote {out / record.path} ({record.bytes:,} bytes)")
     click.echo(f"wrote {result.manifest} · {len(result.files)} files in {result.seconds:.2f} s")
+    for note in result.notes:
+        click.echo(note, err=True)
 
 
 @main.command()

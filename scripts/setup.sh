@@ -10,8 +10,11 @@
 #   libpango-1.0-0 libpangoft2-1.0-0   text layout for WeasyPrint (required for PDF)
 #   libharfbuzz-subset0                fast font subsetting (without it PDFs are slower)
 #   poppler-utils                      pdftoppm/pdfinfo, to look at PDFs (optional)
-#   libreoffice-writer-nogui           --docx-refresh, and the tests that open Word files in a
-#                                      real word processor (installed with --test)
+#   libreoffice-writer-nogui python3-uno
+#                                      LibreOffice and its Python bridge: Word briefs carry their
+#                                      contents page numbers and open without a prompt
+#                                      (--docx-pages); the tests lay Word files out with it
+#                                      (installed with --test; optional otherwise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +22,7 @@ extras=""
 packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"
 for flag in "$@"; do
   case "$flag" in
-    --test) extras="$extras,test"; packages="$packages libreoffice-writer-nogui" ;;
+    --test) extras="$extras,test"; packages="$packages libreoffice-writer-nogui python3-uno" ;;
     --bench) extras="$extras,bench" ;;
     *) echo "setup: unknown option $flag (use --test and/or --bench)" >&2; exit 2 ;;
   esac

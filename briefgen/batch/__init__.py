@@ -122,6 +122,8 @@ def _run(
         theme_digest = sha256(repr(load_theme(request.theme)).encode())
 
     epoch = source_date_epoch()
+    # a format that cannot do what was asked (--docx-pages libreoffice without it) stops here
+    notes = writers.prepare(request.formats, writers.options_for(request, epoch))
     depends = {  # what every brief depends on, besides its own row
         "briefgen": __version__,
         "content_sha256": content.digest,
@@ -143,7 +145,7 @@ def _run(
     labels.update({key: audience.label for key, audience in audiences.items()})
     titles.update({key: audience.brief_title for key, audience in audiences.items()})
     manifest_limit = max(MANIFEST_LIMIT, limits.current().stakeholders * 16 * 1024)
-    result = BatchResult(total=len(tasks))
+    result = BatchResult(total=len(tasks), notes=notes)
     with folder_lock(request.out, wait=request.wait, create=True):
         try:
             clear_parts(request.out)

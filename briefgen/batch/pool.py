@@ -34,9 +34,9 @@ def execute(tasks: list[Task], settings: WorkerSettings, jobs: int) -> Iterator[
         return
     work = chunks(tasks, jobs)
     if jobs == 1 or len(tasks) == 1:
-        builder = Worker(settings)
-        for chunk in work:
-            yield from (builder.build(task) for task in chunk)
+        with Worker(settings) as builder:  # what its formats keep (LibreOffice) ends with it
+            for chunk in work:
+                yield from (builder.build(task) for task in chunk)
         return
     yield from pool(work, settings, min(jobs, len(work)))
 
@@ -123,14 +123,17 @@ def _serve(conn: Any, settings: WorkerSettings, parent: int) -> None:
         work_in_process.init_worker(settings)
     except Exception as exc:  # e.g. content that vanished since the plan: every chunk fails with it
         problem = f"the worker could not start: {getattr(exc, 'message', None) or exc}"
-    while True:
-        try:
-            chunk = conn.recv()
-            if chunk is None:
+    try:
+        while True:
+            try:
+                chunk = conn.recv()
+                if chunk is None:
+                    return
+                conn.send(list(_failed(chunk, problem)) if problem else work_in_process.run_chunk(chunk))
+            except (EOFError, OSError):  # the parent is gone
                 return
-            conn.send(list(_failed(chunk, problem)) if problem else work_in_process.run_chunk(chunk))
-        except (EOFError, OSError):  # the parent is gone
-            return
+    finally:  # what the worker's formats keep (LibreOffice) ends with it; SIGKILL: see libreoffice.py
+        work_in_process.close_worker()
 
 
 def _pick(worker: _Process, queues: dict[Any, list[list[Task]]], others: list[_Process]) -> list[Task] | None:

@@ -55,6 +55,21 @@ class Worker:
         self.languages: dict[str | None, tuple[Strategy, str, list[str]]] = {}
         self.options = writers.options_for(request, settings.source_date_epoch)
         self.groups: OrderedDict[Group, dict[str, GroupWriter]] = OrderedDict()
+        # what the formats keep for the worker's life (the Word writer's LibreOffice): see close()
+        self.kept = contextlib.ExitStack()
+        self.kept.enter_context(writers.held(request.formats, self.options))
+
+    def close(self) -> None:
+        """Let go of what the formats kept (LibreOffice is stopped); the worker is done."""
+        for group in list(self.groups):
+            _close_group(self.groups.pop(group))
+        self.kept.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def content(self, language: str | None) -> tuple[Strategy, str, list[str]]:
         """The content in ``language`` (None: its own), its tag and what stays untranslated; kept."""
@@ -83,7 +98,7 @@ class Worker:
             self.groups.move_to_end(group)
         kept = self.groups.setdefault(group, {})
         while len(self.groups) > GROUP_CACHE:
-            self.groups.popitem(last=False)
+            _close_group(self.groups.popitem(last=False)[1])
         if name not in kept:
             kept[name] = writers.get(name).for_group(self.options, functools.partial(self.brief, group))
         return kept[name]
@@ -148,6 +163,15 @@ class Worker:
         return result
 
 
+def _close_group(kept: dict[str, GroupWriter]) -> None:
+    """A group writer may keep something outside this process (LibreOffice's open documents)."""
+    for writer in kept.values():
+        close = getattr(writer, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
+
 _WORKER: Worker | None = None
 
 
@@ -172,6 +196,14 @@ def _limit_memory(megabytes: int) -> None:
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or limit < hard:
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def close_worker() -> None:
+    """End this process's worker (see :func:`init_worker`): what its formats kept is let go."""
+    global _WORKER
+    if _WORKER is not None:
+        worker, _WORKER = _WORKER, None
+        worker.close()
 
 
 def run_chunk(chunk: list[Task]) -> list[Outcome]:

@@ -10,8 +10,10 @@ HTML never imports WeasyPrint or python-docx. A new format needs its module and 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -56,8 +58,10 @@ __all__ = [
     "available",
     "extension",
     "get",
+    "held",
     "mime",
     "options_for",
+    "prepare",
 ]
 
 
@@ -86,3 +90,26 @@ def get(name: str) -> ModuleType:
     if hasattr(module, "load"):
         module.load()  # the format's library, before any work
     return module
+
+
+def prepare(names: tuple[str, ...] | list[str], options: WriteOptions) -> list[str]:
+    """Before any work: each format's look at this machine for ``options`` (its optional
+    ``prepare``): a usage error when an option asks for what is missing, else notes to show once."""
+    notes: list[str] = []
+    for name in names:
+        module = get(name)
+        if hasattr(module, "prepare"):
+            notes += module.prepare(options)
+    return notes
+
+
+@contextlib.contextmanager
+def held(names: tuple[str, ...] | list[str], options: WriteOptions) -> Iterator[None]:
+    """What the formats ``names`` keep for a whole build or batch worker (their optional
+    ``session``: the Word writer's LibreOffice), let go when the block ends, however it ends."""
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            module = get(name)
+            if hasattr(module, "session"):
+                stack.enter_context(module.session(options))
+        yield

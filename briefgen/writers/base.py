@@ -8,6 +8,10 @@ A format is a module (or package) under :mod:`briefgen.writers` with
   audience, focus areas and region), keeping between them whatever the format may reuse;
 * ``checks() -> list[Check]`` (optional): what this machine offers the format;
 * ``load()`` (optional): import the format's library, called by :func:`briefgen.writers.get`.
+* ``prepare(options) -> list[str]`` (optional): before any work, refuse what this machine cannot
+  do for ``options`` (a usage error) or return notes to show once;
+* ``session(options)`` (optional): a context manager around a whole build or batch worker, for
+  what the format keeps that long (the Word writer's LibreOffice).
 
 Nothing here imports a format's library.
 """

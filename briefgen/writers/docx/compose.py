@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from ..base import WriteOptions
 
 
-def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str, int]) -> bytes:
-    """The Word brief of ``tree`` (``document`` parsed); ``pages`` fills the contents page's numbers."""
+def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[str, int] | None) -> bytes:
+    """The Word brief of ``tree`` (``document`` parsed); ``pages`` fills the contents page's numbers
+    (None: Word fills them in when the brief is opened)."""
     doc = open_reference(reference_source(options))
     if options.theme is not None:
         apply_theme(doc, options.theme)
@@ -52,7 +53,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         numbering=Numbering.install(doc),
         roots=template_dirs(options.templates),
         styles={s.name: s for s in doc.styles},
-        pages=pages,
+        pages=pages or {},
         summary="length-summary" in (body_el.get("class") or "").split() if body_el is not None else False,
     )
     for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
@@ -62,7 +63,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
     label = tree.find(".//meta[@name='briefgen-page-label']")
     page_label = label.get("content", "") if label is not None else ""
     headers_and_footers(walker, _running_title(tree, document), options.theme, page_label)
-    update_fields_on_open(doc)
+    update_fields_on_open(doc, settled=pages is not None)
     set_language(doc, document.language)
     properties(doc, tree, document, options.source_date_epoch)
     buffer = io.BytesIO()

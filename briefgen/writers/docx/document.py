@@ -131,13 +131,23 @@ SETTINGS_AFTER_UPDATE = (
 )
 
 
-def update_fields_on_open(doc: Any) -> None:
-    """Ask Word to refresh the TOC and page fields when the file is opened."""
+def update_fields_on_open(doc: Any, settled: bool = False) -> None:
+    """Ask Word to refresh the TOC and page fields when the file is opened; ``settled``: every field
+    already shows its result (LibreOffice laid the brief out), so nothing asks for a refresh: no
+    ``w:updateFields``, and no field in any part marked ``w:dirty``."""
     settings = doc.settings.element
     for old in settings.findall(qn("w:updateFields")):
         settings.remove(old)
     for old in settings.findall(qn("w:attachedTemplate")):
         settings.remove(old)
+    if settled:
+        dirty = qn("w:dirty")
+        for part in doc.part.package.iter_parts():
+            element = getattr(part, "_element", None)
+            if element is not None and hasattr(element, "iter"):
+                for field in element.iter(qn("w:fldChar"), qn("w:fldSimple")):
+                    field.attrib.pop(dirty, None)
+        return
     flag = OxmlElement("w:updateFields")
     flag.set(qn("w:val"), "true")
     successor = next(

@@ -11,6 +11,14 @@ It is only done when it is provably the same as writing the brief from scratch: 
 stakeholder's HTML must equal the placeholder HTML with the placeholders replaced, and every
 value must be plain single-spaced text, which the Word writer copies verbatim. Otherwise the
 brief is written in full.
+
+With LibreOffice (:mod:`.libreoffice`), the placeholder brief is laid out once and its contents
+page carries LibreOffice's page numbers, which the group's stakeholders share. Only the cover's
+"Prepared for" line differs between them, and a long name or organisation can make the cover
+longer than a page and move every page after it. So LibreOffice keeps the placeholder brief
+open, and for each stakeholder puts their values in its place (each run keeps its formatting),
+and counts the pages and finds the first heading's page again: a matter of milliseconds. When
+either differs, that stakeholder's brief is written and laid out in full.
 """
 
 from __future__ import annotations
@@ -22,11 +30,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape as xml_escape
 
-from ..base import Render, WriteOptions, Writer, Written
+from ..base import Render, WriteOptions, Written
 
 if TYPE_CHECKING:
     from ...render import Rendered
     from ...stakeholders import Stakeholder
+    from .libreoffice import Layout
+
+    #: The Word writer with its layout: ``(document, options, keep) -> (bytes, layout or None)``.
+    WriteLaidOut = Callable[[Rendered, WriteOptions, bool], tuple[bytes, Layout | None]]
 
 FIELDS = ("name", "organisation", "sector", "country", "email", "id")
 MAX_STAMPS = 16  # placeholder briefs kept per group: one per pattern of the four optional fields
@@ -48,19 +60,20 @@ class Stamp:
 
     html: str
     parts: dict[str, bytes]
+    layout: Layout | None = None
 
 
 class Stamps:
     """Write a group's Word briefs from one placeholder brief per pattern of empty fields."""
 
-    def __init__(self, options: WriteOptions, render: Render, write: Writer) -> None:
+    def __init__(self, options: WriteOptions, render: Render, write: WriteLaidOut) -> None:
         self.options = options
         self.render = render
-        self.write_whole = write
+        self.write_laid_out = write
         self.stamps: OrderedDict[tuple[bool, ...], Stamp] = OrderedDict()
 
     def _write(self, document: Rendered) -> bytes:
-        return self.write_whole(document, self.options)
+        return self.write_laid_out(document, self.options, False)[0]
 
     def write(self, document: Rendered, reader: Stakeholder, shared: bool) -> Written:
         """The Word brief of ``document``, which was rendered for ``reader``."""
@@ -75,12 +88,13 @@ class Stamps:
         if not reused:
             stand_in = replace(reader, **{f: placeholder(f) if values[f] else None for f in FIELDS})
             rendered = self.render(stand_in)
-            self.stamps[key] = Stamp(rendered.html, unpack(self._write(rendered)))
+            data, layout = self.write_laid_out(rendered, self.options, True)
+            self.stamps[key] = Stamp(rendered.html, unpack(data), layout)
             while len(self.stamps) > MAX_STAMPS:
-                self.stamps.popitem(last=False)
+                _release(self.stamps.popitem(last=False)[1])
         self.stamps.move_to_end(key)
         stamp = self.stamps[key]
-        if _fill(stamp.html, values, _html_text) != document.html:
+        if _fill(stamp.html, values, _html_text) != document.html or not _same_pages(stamp, values):
             return Written(self._write(document))
         parts = {
             name: _fill(data.decode("utf-8"), values, _xml_text).encode("utf-8")
@@ -90,6 +104,37 @@ class Stamps:
         }
         check_written(parts)  # the same last look as every brief written whole
         return Written(pack(parts, self.options.source_date_epoch), reused=reused)
+
+    def close(self) -> None:
+        """Let LibreOffice close the placeholder briefs it keeps for this group."""
+        while self.stamps:
+            _release(self.stamps.popitem()[1])
+
+
+def _same_pages(stamp: Stamp, values: dict[str, str | None]) -> bool:
+    """Whether the stakeholder's brief has the placeholder brief's pages: always without a
+    layout; with one, when LibreOffice finds the same page count and first heading's page with the
+    stakeholder's values in place."""
+    layout = stamp.layout
+    if layout is None:
+        return True
+    if not layout.pages:
+        return False
+    from .libreoffice import office
+
+    found = office()
+    if found is None:
+        return False
+    first = min(layout.pages)  # the bookmarks are numbered in document order
+    swaps = [(placeholder(f), v) for f, v in values.items() if v]
+    return found.count(layout, swaps, first) == (layout.count, layout.pages[first])
+
+
+def _release(stamp: Stamp) -> None:
+    if stamp.layout is not None:
+        from .libreoffice import release
+
+        release(stamp.layout)
 
 
 def _xml_text(value: str) -> str:
