@@ -55,6 +55,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         styles={s.name: s for s in doc.styles},
         pages=pages or {},
         summary="length-summary" in (body_el.get("class") or "").split() if body_el is not None else False,
+        theme=options.theme,
     )
     for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
         if ident:

@@ -119,6 +119,34 @@ _AFTER_SUPPRESS_AUTO_HYPHENS = (
 )  # fmt: skip
 
 
+#: The elements that follow ``w:pBdr`` and ``w:shd`` in ``w:pPr`` (ECMA-376 CT_PPrBase order).
+_AFTER_SHADING = ("w:tabs", "w:suppressAutoHyphens", *_AFTER_SUPPRESS_AUTO_HYPHENS)
+
+
+def unboxed(p: Any) -> None:
+    """Take the callout box off paragraph ``p`` (an lxml ``w:p``): no border, no shading and no side
+    indents of its own, whatever its style says. For the paragraphs of a key-figures grid cell,
+    whose styles (Figure Value, Figure Label, Callout) draw a box the shaded cell already is."""
+    properties = p.get_or_add_pPr()
+    for old in properties.findall(qn("w:pBdr")) + properties.findall(qn("w:shd")):
+        properties.remove(old)
+    borders = OxmlElement("w:pBdr")
+    for side in ("top", "left", "bottom", "right", "between"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "nil")
+        borders.append(edge)
+    properties.insert_element_before(borders, "w:shd", *_AFTER_SHADING)
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), "auto")
+    properties.insert_element_before(shading, *_AFTER_SHADING)
+    if properties.find(qn("w:numPr")) is None:  # list items keep their own indents
+        indent = properties.get_or_add_ind()
+        indent.set(qn("w:left"), "0")
+        indent.set(qn("w:right"), "0")
+
+
 def suppress_hyphenation(styles: Iterable[Any]) -> None:
     """Mark every paragraph style of :data:`NO_HYPHENATION` among ``styles`` (python-docx styles)
     with ``w:suppressAutoHyphens``."""

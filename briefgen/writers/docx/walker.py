@@ -10,6 +10,9 @@ python-docx (and :mod:`briefgen.writers.docx.oxml` for what python-docx lacks) f
 * every numbered list gets its own numbering instance that restarts at 1;
 * hyperlinks are real, for ``http(s):`` and ``mailto:`` only;
 * a style the reference lacks falls back (:data:`~briefgen.writers.docx.styles.FALLBACK`) with one warning;
+* the cover and the key figures take the PDF's look (:mod:`.cover`);
+* text in another language than the document's (a ``lang`` attribute on any element) carries
+  its language on every run, so spelling, hyphenation and screen readers follow it;
 * anything outside the documented set is a warning naming the element, and its text is kept.
 """
 
@@ -22,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Emu
+from docx.shared import Cm, Emu, Pt
 
 from ... import resources
 from ...log import warn
 from ...safe import safe_link, xml_clean
+from .cover import cover, figures
 from .oxml import (
     Numbering,
     bookmark_end,
@@ -50,6 +55,7 @@ from .styles import (
 )
 
 SPACES = re.compile(r"[ \t\n\r\f]+")
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,7}")
 
 
 @dataclass
@@ -77,6 +83,11 @@ class Walker:
     summary: bool = False
     break_pending: bool = False
     cache: dict[str, object] = field(default_factory=dict)
+    theme: Any = None  # the colours of the cover and the key figures (:mod:`.cover`)
+    target: Any = None  # where blocks go: None for the body, or a python-docx table cell
+    space_before_next: float | None = None  # points above the next paragraph (after the summary's band)
+    language: str | None = None  # the document's language (``html[lang]``), read on the first block
+    lang: str | None = None  # the language of the text being walked when it is not the document's
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -117,15 +128,20 @@ class Walker:
         return bool(self.cache[key])
 
     def paragraph(self, style: str) -> Any:
-        paragraph = self.doc.add_paragraph()
+        paragraph = (self.target or self.doc).add_paragraph()
         used = self.set_style(paragraph, style)
         level = HEADING_STYLES.get(style)
+        starts_page = self.breaks_before(used)
         if self.break_pending:
             self.break_pending = False
-            if not self.breaks_before(used):
-                paragraph.paragraph_format.page_break_before = True
-        elif level == 1 and self.summary and self.breaks_before(used):
-            paragraph.paragraph_format.page_break_before = False
+            if not starts_page:
+                paragraph.paragraph_format.page_break_before = starts_page = True
+        elif level == 1 and self.summary and starts_page:
+            paragraph.paragraph_format.page_break_before = starts_page = False
+        if self.space_before_next is not None:
+            if not starts_page:  # a gap at the top of a page is no gap in the PDF either
+                paragraph.paragraph_format.space_before = Pt(self.space_before_next)
+            self.space_before_next = None
         return paragraph
 
     def page_break(self) -> None:
@@ -160,6 +176,8 @@ class Walker:
         run.italic = fmt.italic or None
         if fmt.code:
             run.font.name = "Courier New"
+        if self.lang:
+            _set_language(run._r, self.lang)
 
     def hyperlink(self, paragraph: Any, text: str, fmt: Format) -> None:
         target = fmt.link or ""
@@ -174,6 +192,21 @@ class Walker:
         else:
             rid = paragraph.part.relate_to(target, RT.HYPERLINK, is_external=True)
             hyperlink(paragraph, text, rid=rid, **look)
+        if self.lang:
+            for run in paragraph._p[-1].iter(qn("w:r")):
+                _set_language(run, self.lang)
+
+    # ----- languages --------------------------------------------------------------------------
+
+    def language_of(self, element: Any) -> str | None:
+        """The run language inside ``element``: its ``lang`` when that is another language than the
+        document's, None when it is the document's; ``self.lang`` (the outer one) without ``lang``."""
+        tag = (element.get("lang") or "").strip()
+        if self.language is None:
+            self.language = (element.getroottree().getroot().get("lang") or "").strip().lower()
+        if not tag or not LANGUAGE_TAG.fullmatch(tag):  # empty or not a language tag: no change
+            return self.lang
+        return None if tag.lower() == self.language else tag
 
     def inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
         """Add the text and inline children of ``element`` to ``paragraph``."""
@@ -189,6 +222,16 @@ class Walker:
                 self.text_run(paragraph, child.tail, fmt)
 
     def inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
+        if child.get("lang") is not None:
+            outer, self.lang = self.lang, self.language_of(child)
+            try:
+                self._inline_element(paragraph, child, fmt)
+            finally:
+                self.lang = outer
+        else:
+            self._inline_element(paragraph, child, fmt)
+
+    def _inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
         tag = child.tag
         if tag in ("strong", "b"):
             self.inline(paragraph, child, Format(True, fmt.italic, fmt.code, fmt.link))
@@ -219,14 +262,14 @@ class Walker:
 
     # ----- blocks -----------------------------------------------------------------
 
-    def blocks(self, element: Any, style: str = "Normal") -> None:
-        """Walk block-level children of ``element``; loose text becomes a paragraph."""
+    def blocks(self, element: Any, style: str = "Normal", skip: Any = None) -> None:
+        """Walk block-level children of ``element`` (but ``skip``); loose text becomes a paragraph."""
         pending: Any = None
         if element.text and element.text.strip():
             pending = self.paragraph(style)
             self.text_run(pending, element.text, Format())
         for child in element:
-            if not isinstance(child.tag, str):
+            if not isinstance(child.tag, str) or child is skip:
                 continue
             if child.tag in INLINE:
                 if pending is None:
@@ -245,6 +288,16 @@ class Walker:
             self.finish(pending)
 
     def block(self, element: Any, style: str) -> None:
+        if element.get("lang") is not None:
+            outer, self.lang = self.lang, self.language_of(element)
+            try:
+                self._block(element, style)
+            finally:
+                self.lang = outer
+        else:
+            self._block(element, style)
+
+    def _block(self, element: Any, style: str) -> None:
         tag = element.tag
         classes = set((element.get("class") or "").split())
         if tag in HEADINGS:
@@ -270,6 +323,8 @@ class Walker:
             self.toc(element)
         elif tag == "div" and "page-break" in classes:
             self.page_break()
+        elif tag == "div" and "figures" in classes:
+            figures(self, element)
         elif tag in CONTAINERS:
             inner = next(
                 (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
@@ -277,6 +332,8 @@ class Walker:
             )
             if "callout" in classes:
                 self.keep_together(element, inner)
+            elif self.summary and "lead-section" in classes:  # print.css hides its first paragraph
+                self.blocks(element, inner, skip=next(iter(element.iterchildren("p")), None))
             else:
                 self.blocks(element, inner)
         elif tag in ("figcaption",):
@@ -443,10 +500,8 @@ class Walker:
                 self.block(child, style)
 
     def cover(self, element: Any) -> None:
-        for child in element:
-            if isinstance(child.tag, str):
-                self.block(child, "Normal")
-        self.page_break()
+        """The cover on a page of the brand colour, or the summary's band (:func:`.cover.cover`)."""
+        cover(self, element)
 
     def toc(self, element: Any) -> None:
         """A TOC field whose result already lists the entries, linked to the heading bookmarks."""
@@ -480,6 +535,16 @@ class Walker:
             self.set_style(end, "Normal")
             field_char(end, "end")
         self.page_break()
+
+
+def _set_language(run: Any, tag: str) -> None:
+    """Mark run ``run`` (a ``w:r``) as text in the language ``tag``."""
+    properties = run.get_or_add_rPr()
+    for old in properties.findall(qn("w:lang")):
+        properties.remove(old)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), tag)
+    properties.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
 
 
 def _trim(p: Any) -> None:
