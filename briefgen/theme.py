@@ -14,8 +14,8 @@ One file brands the PDF, the HTML and the Word brief alike::
     [fonts]
     pdf_heading = "sans"             # shipped families for PDF and HTML: "sans" or "serif"
     pdf_body = "serif"
-    word_heading = "Arial"           # font names for Word (not embedded)
-    word_body = "Georgia"
+    word_heading = "sans"            # Word: "sans" or "serif" (shipped, embedded; the default is
+    word_body = "serif"              # the PDF's choice) or any font name (not embedded)
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ DEFAULT_COLOURS = {
     "muted": "#5b6673",
     "panel": "#f1f5f9",
 }
-DEFAULT_WORD_FONTS = {"heading": "Arial", "body": "Georgia"}
-FAMILIES = {"sans": '"Brief Sans"', "serif": '"Brief Serif"'}
+#: The shipped families: "sans" and "serif" in a theme, these names in CSS and Word.
+SHIPPED_FAMILIES = {"sans": "Brief Sans", "serif": "Brief Serif"}
+FAMILIES = {kind: f'"{name}"' for kind, name in SHIPPED_FAMILIES.items()}
+#: The fonts of templates/reference.docx's styles: headings, cover, tables, callouts; running text.
+DEFAULT_WORD_FONTS = {"heading": SHIPPED_FAMILIES["sans"], "body": SHIPPED_FAMILIES["serif"]}
 
 
 class Colours(BaseModel):
@@ -66,8 +69,8 @@ class Fonts(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pdf_heading: Literal["sans", "serif"] = "sans"
     pdf_body: Literal["sans", "serif"] = "serif"
-    word_heading: FontName = DEFAULT_WORD_FONTS["heading"]
-    word_body: FontName = DEFAULT_WORD_FONTS["body"]
+    word_heading: FontName | None = None  # None: the shipped family pdf_heading names
+    word_body: FontName | None = None
 
 
 class Theme(BaseModel):
@@ -112,10 +115,14 @@ class Theme(BaseModel):
         }
 
     def word_fonts(self) -> dict[str, str]:
-        return {
-            DEFAULT_WORD_FONTS["heading"]: self.fonts.word_heading,
-            DEFAULT_WORD_FONTS["body"]: self.fonts.word_body,
-        }
+        """Font of the reference document's styles -> the theme's: "sans" and "serif" are the
+        shipped families (embedded in the .docx), any other name is used as it is (not embedded);
+        unset, Word follows the PDF's ``pdf_heading`` and ``pdf_body``."""
+        chosen = {}
+        for kind in ("heading", "body"):
+            name = getattr(self.fonts, f"word_{kind}") or getattr(self.fonts, f"pdf_{kind}")
+            chosen[DEFAULT_WORD_FONTS[kind]] = SHIPPED_FAMILIES.get(name.strip().lower(), name)
+        return chosen
 
 
 def load(path: Path) -> Theme:

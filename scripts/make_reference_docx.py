@@ -31,8 +31,11 @@ INK = RGBColor(0x1D, 0x23, 0x2B)
 MUTED = RGBColor(0x5B, 0x66, 0x73)
 PANEL = "F1F5F9"
 ACCENT_SOFT = "FDF4E0"
-SANS = "Arial"
-SERIF = "Georgia"
+# The shipped families (templates/fonts, declared in templates/css/fonts.css): the Word writer
+# embeds the faces a brief uses (briefgen/writers/docx/fonts.py), so Word and LibreOffice set it
+# in the PDF's fonts.
+SANS = "Brief Sans"
+SERIF = "Brief Serif"
 
 
 def _fonts(style, name: str) -> None:
@@ -42,6 +45,32 @@ def _fonts(style, name: str) -> None:
         rfonts.set(qn(attr), name)
     for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme", "w:eastAsiaTheme"):
         rfonts.attrib.pop(qn(attr), None)
+
+
+def _default_font(doc, name: str) -> None:
+    """The document default font: text no style sets a font for is in ``name``, not a theme font."""
+    rpr = doc.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    rfonts = rpr.find(qn("w:rFonts"))
+    for attr in list(rfonts.attrib):
+        del rfonts.attrib[attr]
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        rfonts.set(qn(attr), name)
+
+
+def _font_table(doc) -> None:
+    """The font table lists the shipped families (with Word's panose and signature), not
+    python-docx's Calibri, Cambria, Arial..."""
+    from lxml import etree
+
+    from briefgen.writers.docx.fonts import SHIPPED, table_entry
+
+    part = next(p for p in doc.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml")
+    root = etree.fromstring(part.blob)
+    for entry in list(root):
+        root.remove(entry)
+    for family in SHIPPED:
+        root.append(table_entry(root, family, family))
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _border(style, side: str, colour: str, size: int = 12, space: int = 4) -> None:
@@ -165,6 +194,8 @@ def make() -> bytes:
     section.left_margin, section.right_margin = Cm(2.2), Cm(2.0)
     section.header_distance, section.footer_distance = Cm(1.1), Cm(1.0)
 
+    _default_font(doc, SERIF)
+    _font_table(doc)
     normal = _paragraph_style(doc, "Normal", font=SERIF, size=10.5, colour=INK, after=6)
     normal.paragraph_format.line_spacing = 1.15
     _paragraph_style(doc, "Title", font=SANS, size=30, colour=BRAND, bold=True, after=12)

@@ -55,8 +55,8 @@ def test_word_styles_take_the_theme_colours_and_fonts(civic):
     heading = doc.styles["Heading 1"]
     assert str(heading.font.color.rgb) == "123A2D"
     fonts = heading.element.rPr.find(qn("w:rFonts"))
-    assert fonts.get(qn("w:ascii")) == "Verdana"
-    assert doc.styles["Normal"].element.rPr.find(qn("w:rFonts")).get(qn("w:ascii")) == "Verdana"
+    assert fonts.get(qn("w:ascii")) == "Brief Sans"  # civic is sans throughout, as its PDF
+    assert doc.styles["Normal"].element.rPr.find(qn("w:rFonts")).get(qn("w:ascii")) == "Brief Sans"
 
 
 def test_word_header_has_the_logo_and_footer_the_text(civic):

@@ -23,6 +23,7 @@ from .document import (
     set_language,
     update_fields_on_open,
 )
+from .fonts import prepare as prepare_fonts
 from .oxml import Numbering
 from .package import pack, unpack
 from .reference import open_reference, reference_source
@@ -67,9 +68,11 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
     update_fields_on_open(doc, settled=pages is not None)
     set_language(doc, document.language)
     properties(doc, tree, document, options.source_date_epoch)
+    fonts = prepare_fonts(doc, options.embed_fonts)
     buffer = io.BytesIO()
     doc.save(buffer)
     parts = unpack(buffer.getvalue())
+    fonts.embed(parts)
     check_written(parts)
     return pack(parts, options.source_date_epoch)
 

@@ -8,8 +8,11 @@ bounded zip reader.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
+import zlib
+from collections import OrderedDict
 
 from ...clock import moment
 from ...errors import RenderError
@@ -18,6 +21,11 @@ from ...unpack import Refused, members
 MAX_WRITTEN_BYTES = 1024 * 1024 * 1024  # a brief briefgen wrote, read back (images are 20 MB at most)
 #: 1980-01-01 00:00:00 UTC, the first moment a zip entry can record.
 ZIP_EPOCH = 315532800
+LEVEL = 6
+#: Members whose bytes recur from brief to brief (the embedded fonts): deflated once per process.
+RECURRING = (".odttf",)
+MAX_DEFLATED = 32
+_deflated: OrderedDict[bytes, bytes] = OrderedDict()
 
 
 def normalise_zip(data: bytes, epoch: int | None) -> bytes:
@@ -44,5 +52,44 @@ def pack(parts: dict[str, bytes], epoch: int | None) -> bytes:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            target.writestr(info, parts[name], compresslevel=6)
+            if name.endswith(RECURRING):
+                _write_deflated(target, info, parts[name])
+            else:
+                target.writestr(info, parts[name], compresslevel=LEVEL)
     return out.getvalue()
+
+
+class _Deflated:
+    """A compressor that hands zipfile data deflated before, exactly as zipfile would deflate it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def compress(self, _data: bytes) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _write_deflated(target: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) -> None:
+    """Write ``data`` as ``writestr`` would, reusing its deflated bytes when the same bytes were
+    packed before (zipfile computes the checksum and sizes; the bytes written are the same)."""
+    key = hashlib.blake2b(data, digest_size=20).digest()
+    deflated = _deflated.get(key)
+    if deflated is None:
+        squeezer = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+        deflated = squeezer.compress(data) + squeezer.flush()
+        _deflated[key] = deflated
+        while len(_deflated) > MAX_DEFLATED:
+            _deflated.popitem(last=False)
+    _deflated.move_to_end(key)
+    info.file_size = len(data)
+    info._compresslevel = LEVEL  # type: ignore[attr-defined]  # as writestr(compresslevel=...) sets it
+    with target.open(info, "w") as member:
+        if not hasattr(member, "_compressor"):  # a zipfile that works otherwise: deflate as usual
+            member.write(data)
+            return
+        member._compressor = _Deflated(deflated)
+        member.write(data)
