@@ -66,6 +66,9 @@ W_FLD_CHAR, W_FLD_CHAR_TYPE, W_INSTR_TEXT = qn("w:fldChar"), qn("w:fldCharType")
 W_DEL_INSTR_TEXT, W_FLD_SIMPLE, W_INSTR = qn("w:delInstrText"), qn("w:fldSimple"), qn("w:instr")
 W_HYPERLINK, W_OBJECT, W_RUN, W_TBL_GRID = qn("w:hyperlink"), qn("w:object"), qn("w:r"), qn("w:tblGrid")
 W_MAIL_MERGE = qn("w:mailMerge")
+# A reference's own fonts never reach a brief: briefgen embeds only the fonts it ships (fonts.py).
+W_FONT_EMBEDS = tuple(qn(f"w:embed{style}") for style in ("Regular", "Bold", "Italic", "BoldItalic"))
+FONT_EXTENSIONS = frozenset({"odttf", "ttf", "otf", "ttc", "fntdata", "eot", "woff", "woff2"})
 
 
 def _xml_parser() -> etree.XMLParser:
@@ -293,8 +296,10 @@ class ReferencePackage:
             )
         for name in xml:  # every XML part is parsed, reached or not, whatever its encoding
             self.clean_fields(name)
+            self.clean_font_embeds(name)
             if name not in self.changed and not RELS_MEMBER.search(name):
                 del self.trees[name]  # parsed again only if one of its relationships is dropped
+        self.drop_fonts()
         for name in xml:
             if RELS_MEMBER.search(name):
                 self.clean_relationships(name)
@@ -367,6 +372,50 @@ class ReferencePackage:
                 "removed %s field from %s (%s)", kind, part, resources.shown(" ".join(instruction.split()))
             )
 
+    # ----- fonts -----------------------------------------------------------------------------
+
+    def is_font(self, name: str) -> bool:
+        """Whether the member ``name`` is a font (by its content type or its extension)."""
+        if RELS_MEMBER.search(name) or self.is_xml(name):
+            return False
+        extension = posixpath.splitext(name)[1][1:].lower()
+        kind = (self.overrides.get(name.lower()) or self.defaults.get(extension, "")).lower()
+        return extension in FONT_EXTENSIONS or "font" in kind or "opentype" in kind
+
+    def clean_font_embeds(self, name: str) -> None:
+        """Remove the font table's embed elements (w:embedRegular...): their fonts are dropped."""
+        root = self.tree(name)
+        embeds = list(root.iter(*W_FONT_EMBEDS))
+        if not embeds:
+            return
+        if any(e is root for e in embeds):
+            raise Refused(f"part {name} is a font embedding")
+        for element in embeds:
+            _remove(element)
+        self.changed.add(name)
+        self.note(
+            "removed %d embedded font(s) from %s: briefgen embeds only the fonts it ships", len(embeds), name
+        )
+
+    def drop_fonts(self) -> None:
+        """Remove every font part (obfuscated or not) and its content type override."""
+        fonts = sorted(name for name in self.parts if self.is_font(name))
+        if not fonts:
+            return
+        for name in fonts:
+            del self.parts[name]
+            self.trees.pop(name, None)
+        self.note("removed font part(s) %s: briefgen embeds only the fonts it ships", ", ".join(fonts))
+        if "[Content_Types].xml" in self.parts:
+            types = self.tree("[Content_Types].xml")
+            gone = {name.lower() for name in fonts}
+            for entry in list(types):
+                if not isinstance(entry.tag, str) or not entry.tag.endswith("}Override"):
+                    continue
+                if entry.get("PartName", "").lstrip("/").lower() in gone:
+                    types.remove(entry)
+                    self.changed.add("[Content_Types].xml")
+
     # ----- relationships ---------------------------------------------------------------------
 
     def clean_relationships(self, rels: str) -> None:
@@ -398,6 +447,8 @@ class ReferencePackage:
                 else:
                     self.note("removed external %s link to %s", _kind(reltype), resources.shown(target))
                     dropped[rid] = "remove"
+            elif _kind(reltype) == "font":  # its part went with drop_fonts
+                dropped[rid] = "remove"
             elif _kind(reltype) in EMBEDDED:
                 self.note("removed embedded object %s", target)
                 dropped[rid] = "remove"
@@ -451,6 +502,8 @@ class ReferencePackage:
         for name, root in self.trees.items():
             if _fetching(root):
                 raise Refused(f"part {name} keeps a field that fetches")
+        if any(self.is_font(name) for name in self.parts):
+            raise Refused("it keeps a font part")
 
 
 def _fetching(root: Any) -> bool:
