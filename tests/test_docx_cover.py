@@ -54,6 +54,7 @@ def built(out: Path, **request: Any) -> dict[str, Path]:
     """Word and HTML briefs of every audience: ``{"business.docx": path, ...}``."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        request = {"docx_pages": "word", **request}  # the cover and figures do not depend on the pages
         result = build(BuildRequest(content=builtin_content(), out=out, formats=("docx", "html"), **request))
     assert not result.warnings, result.warnings
     return {f"{r.audience}.{r.format}": out / r.path for r in result.files}
@@ -171,6 +172,9 @@ def test_the_summary_cover_is_a_band_of_the_brand_colour_and_no_page_of_its_own(
     assert not xp(doc.element.body, ".//wps:wsp"), "no full-page shape in a summary"
     after = first.getnext()
     assert not xp(after, "w:pPr/w:pageBreakBefore[not(@w:val='0')]"), "the summary goes on under its band"
+    assert not doc.sections[0].different_first_page_header_footer, (
+        "page 1 has the running head, as in the PDF"
+    )
 
 
 # ----- key figures -----------------------------------------------------------------------------
@@ -228,7 +232,7 @@ def written(body: str, length: str = "full", theme: Any = None) -> Any:
         f'<body class="brief length-{length}">{body}<h1 id="a">A</h1><p>Text</p></body></html>'
     )
     document = Rendered(html=html, title="T", language="en", template="test")
-    return Document(io.BytesIO(write_docx(document, WriteOptions(theme=theme))))
+    return Document(io.BytesIO(write_docx(document, WriteOptions(theme=theme, docx_pages="word"))))
 
 
 def test_a_last_row_that_is_not_full_shares_the_width() -> None:

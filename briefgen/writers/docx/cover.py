@@ -23,6 +23,7 @@ reader's name is still what writing it whole gives (:mod:`.stamp`).
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -363,18 +364,20 @@ def figures(walker: Walker, element: Any) -> None:
 
 def _figure_cell(walker: Walker, cell: _Cell, item: Any) -> None:
     """One figure callout into its cell: its paragraphs unboxed (the cell is the box)."""
+    aside = item.tag == "aside"
+    children = [c for c in item if isinstance(c.tag, str)] if aside else [item]
     outer, walker.target = walker.target, cell
     try:
-        children = [c for c in item if isinstance(c.tag, str)] if item.tag == "aside" else [item]
-        for child in children:
-            classes = (child.get("class") or "").split()
-            if walker.summary and not {"figure-value", "figure-label"} & set(classes):
-                continue  # print.css: a summary's figures show value and label only
-            before = len(cell._tc)
-            walker.block(child, "Callout")
-            if "figure-value" in classes:  # print.css: 17pt, 13pt in a summary
-                for r in (r for block in cell._tc[before:] for r in block.iter(W_R)):
-                    Run(r, None).font.size = Pt(13 if walker.summary else 17)  # type: ignore[arg-type]
+        with walker.speaking(item) if aside and item.get("lang") is not None else nullcontext():
+            for child in children:
+                classes = (child.get("class") or "").split()
+                if walker.summary and not {"figure-value", "figure-label"} & set(classes):
+                    continue  # print.css: a summary's figures show value and label only
+                before = len(cell._tc)
+                walker.block(child, "Callout")
+                if "figure-value" in classes:  # print.css: 17pt, 13pt in a summary
+                    for r in (r for block in cell._tc[before:] for r in block.iter(W_R)):
+                        Run(r, None).font.size = Pt(13 if walker.summary else 17)  # type: ignore[arg-type]
     finally:
         walker.target = outer
     paragraphs = [p for block in _blocks(cell._tc) for p in _paragraphs(block)]

@@ -63,8 +63,9 @@ def apply_theme(doc: Any, theme: Any) -> None:
                     element.set(attr, fonts[value])
 
 
-def _header_logo(paragraph: Any, theme: Any) -> None:
-    """Add the theme's PNG or JPEG logo to a header paragraph."""
+def _header_logo(paragraph: Any, theme: Any, alt: str | None = None) -> None:
+    """Add the theme's PNG or JPEG logo to a header paragraph; ``alt``: the cover logo's alternative
+    text, in the brief's language."""
     if theme is None or not theme.logo_url or theme.logo_type not in ("image/png", "image/jpeg"):
         if theme is not None and theme.logo_url:
             warn("theme logo is %s: Word takes PNG or JPEG, so the Word header has no logo", theme.logo_type)
@@ -74,19 +75,19 @@ def _header_logo(paragraph: Any, theme: Any) -> None:
         return
     run = paragraph.add_run()
     picture = run.add_picture(io.BytesIO(found[0]), height=Cm(0.8))
-    picture._inline.docPr.set("descr", f"{theme.organisation or theme.name} logo")
+    picture._inline.docPr.set("descr", alt or f"{theme.organisation or theme.name} logo")
     run.add_text("  ")
 
 
 def headers_and_footers(walker: Walker, title: str, theme: Any = None, page_label: str = "") -> None:
     """Title in the header, page X of Y in the footer; none on the cover. A reference's own are kept."""
     section = walker.doc.sections[0]
-    section.different_first_page_header_footer = True
+    section.different_first_page_header_footer = not walker.summary  # the summary's page 1 has them (PDF)
     header = section.header
     if header.is_linked_to_previous or _header_is_empty(header):
         paragraph = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
         walker.set_style(paragraph, "Header")
-        _header_logo(paragraph, theme)
+        _header_logo(paragraph, theme, walker.logo_alt)
         paragraph.add_run(xml_clean(title))
     footer = section.footer
     if footer.is_linked_to_previous or _header_is_empty(footer):

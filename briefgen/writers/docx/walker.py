@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,7 @@ class Walker:
     space_before_next: float | None = None  # points above the next paragraph (after the summary's band)
     language: str | None = None  # the document's language (``html[lang]``), read on the first block
     lang: str | None = None  # the language of the text being walked when it is not the document's
+    logo_alt: str | None = None  # the cover logo's alternative text, for the header's logo
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -208,8 +211,24 @@ class Walker:
             return self.lang
         return None if tag.lower() == self.language else tag
 
+    @contextmanager
+    def speaking(self, element: Any) -> Iterator[None]:
+        """Within: the runs are in ``element``'s language (:meth:`language_of`)."""
+        outer, self.lang = self.lang, self.language_of(element)
+        try:
+            yield
+        finally:
+            self.lang = outer
+
     def inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
         """Add the text and inline children of ``element`` to ``paragraph``."""
+        if element.get("lang") is not None:
+            with self.speaking(element):
+                self._inline(paragraph, element, fmt)
+        else:
+            self._inline(paragraph, element, fmt)
+
+    def _inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
         if element.text:
             self.text_run(paragraph, element.text, fmt)
         for child in element:
@@ -223,11 +242,8 @@ class Walker:
 
     def inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
         if child.get("lang") is not None:
-            outer, self.lang = self.lang, self.language_of(child)
-            try:
+            with self.speaking(child):
                 self._inline_element(paragraph, child, fmt)
-            finally:
-                self.lang = outer
         else:
             self._inline_element(paragraph, child, fmt)
 
@@ -289,11 +305,8 @@ class Walker:
 
     def block(self, element: Any, style: str) -> None:
         if element.get("lang") is not None:
-            outer, self.lang = self.lang, self.language_of(element)
-            try:
+            with self.speaking(element):
                 self._block(element, style)
-            finally:
-                self.lang = outer
         else:
             self._block(element, style)
 
@@ -383,34 +396,42 @@ class Walker:
                 self.unknown(item)
                 self.block(item, style)
                 continue
-            paragraph = self.paragraph(item_style)
-            _number(paragraph, num_id, level, item_style in ("Callout", "Key Actions"))
-            if item.text:
-                self.text_run(paragraph, item.text, Format())
-            for child in item:
-                if not isinstance(child.tag, str):
-                    continue
-                if child.tag in ("ul", "ol"):
-                    self.finish(paragraph)
+            if item.get("lang") is not None:
+                with self.speaking(item):
+                    self.list_item(item, num_id, level, style, item_style)
+            else:
+                self.list_item(item, num_id, level, style, item_style)
+
+    def list_item(self, item: Any, num_id: int, level: int, style: str, item_style: str) -> None:
+        paragraph = self.paragraph(item_style)
+        _number(paragraph, num_id, level, item_style in ("Callout", "Key Actions"))
+        if item.text:
+            self.text_run(paragraph, item.text, Format())
+        for child in item:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in ("ul", "ol"):
+                self.finish(paragraph)
+                with self.speaking(child):
                     self.list(child, level + 1, style)
-                    paragraph = self.paragraph(item_style)
-                    _indent_like_item(paragraph, level)
-                elif child.tag == "p":
-                    if paragraph.runs:
-                        self.finish(paragraph)
-                        paragraph = self.paragraph(item_style)
-                        _indent_like_item(paragraph, level)
-                    self.inline(paragraph, child, Format())
-                elif child.tag in INLINE:
-                    self.inline_element(paragraph, child, Format())
-                else:
+                paragraph = self.paragraph(item_style)
+                _indent_like_item(paragraph, level)
+            elif child.tag == "p":
+                if paragraph.runs:
                     self.finish(paragraph)
-                    self.block(child, style)
                     paragraph = self.paragraph(item_style)
                     _indent_like_item(paragraph, level)
-                if child.tail:
-                    self.text_run(paragraph, child.tail, Format())
-            self.finish(paragraph)
+                self.inline(paragraph, child, Format())
+            elif child.tag in INLINE:
+                self.inline_element(paragraph, child, Format())
+            else:
+                self.finish(paragraph)
+                self.block(child, style)
+                paragraph = self.paragraph(item_style)
+                _indent_like_item(paragraph, level)
+            if child.tail:
+                self.text_run(paragraph, child.tail, Format())
+        self.finish(paragraph)
 
     def table(self, element: Any) -> None:
         rows = [tr for tr in element.iter("tr")]
@@ -429,11 +450,12 @@ class Walker:
             row = table.rows[r]
             keep_row_whole(row, header=tr.getparent() is not None and tr.getparent().tag == "thead")
             cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
-            for c, cell_el in enumerate(cells):
-                paragraph = row.cells[c].paragraphs[0]
-                self.set_style(paragraph, "Table Heading" if cell_el.tag == "th" else "Table Text")
-                self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
-                _trim(paragraph._p)
+            with self.speaking(tr):
+                for c, cell_el in enumerate(cells):
+                    paragraph = row.cells[c].paragraphs[0]
+                    self.set_style(paragraph, "Table Heading" if cell_el.tag == "th" else "Table Text")
+                    self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
+                    _trim(paragraph._p)
 
     def figure(self, element: Any) -> None:
         for child in element:
@@ -442,6 +464,8 @@ class Walker:
             if child.tag == "img":
                 paragraph = self.paragraph("Normal")
                 logo = "cover-logo" in (element.get("class") or "").split()
+                if logo:
+                    self.logo_alt = xml_clean(child.get("alt") or "").strip() or None
                 self.image(paragraph, child, max_height=Cm(1.6) if logo else None)
                 self.finish(paragraph)
             elif child.tag == "figcaption":
@@ -514,6 +538,7 @@ class Walker:
             for li in element.iter("li")
             for a in li.findall("a")
         ]
+        spoken = _languages_of_headings(element) if entries else {}
         first = True
         for level, ident, text in entries:
             paragraph = self.paragraph(f"TOC {min(level, 2)}")
@@ -522,7 +547,8 @@ class Walker:
                 field_code(paragraph, ' TOC \\o "1-2" \\h \\z \\u ')
                 field_char(paragraph, "separate")
                 first = False
-            self.hyperlink(paragraph, SPACES.sub(" ", xml_clean(text)).strip(), Format(link=f"#{ident}"))
+            with self.speaking(spoken[ident]) if ident in spoken else nullcontext():  # the heading's
+                self.hyperlink(paragraph, SPACES.sub(" ", xml_clean(text)).strip(), Format(link=f"#{ident}"))
             paragraph.add_run("\t")
             field_char(paragraph, "begin")
             field_code(paragraph, f" PAGEREF {self.bookmark_name(ident)} \\h ")
@@ -535,6 +561,18 @@ class Walker:
             self.set_style(end, "Normal")
             field_char(end, "end")
         self.page_break()
+
+
+def _languages_of_headings(element: Any) -> dict[str, Any]:
+    """Heading id -> the element that gives the heading its ``lang`` (itself or an ancestor), for
+    the headings in another language than the document's."""
+    found = {}
+    for heading in element.getroottree().getroot().iter("h1", "h2"):
+        ident = heading.get("id")
+        holder = heading.xpath("ancestor-or-self::*[@lang][1]") if ident else None
+        if holder and holder[0].tag != "html":
+            found[ident] = holder[0]
+    return found
 
 
 def _set_language(run: Any, tag: str) -> None:
