@@ -236,6 +236,14 @@ def test_a_character_only_brief_fallback_has_gets_a_run_of_its_own(business):
     assert ("Brief Fallback", "Regular") not in embeds(parts_of(without))
 
 
+def test_what_a_stamped_value_must_not_hold_is_known():
+    from briefgen.writers.docx.fonts import set_apart
+
+    assert not set_apart("Zoë Łukasiewicz-Ørsted, Γιώργος, Ольга, Nguyễn, O'Hara & Sons €")
+    assert set_apart("Tick ✓") and set_apart("A → B") and set_apart("≤")
+    assert not set_apart("漢字")  # no shipped font has it: nothing to split for
+
+
 @pytest.mark.parametrize(
     ("fonts", "families"),
     [

@@ -161,7 +161,11 @@ class Usage:
 
     def scan(self, root: Any) -> None:
         """Record the faces of every run of ``root`` that draws text (and split for the fallback)."""
+        splits = []
         for paragraph in root.iter(W_P):
+            runs = paragraph.findall(f".//{W_R}")
+            if not runs:
+                continue
             table = next(paragraph.iterancestors(W_TBL), None)
             table_style, where = None, frozenset[str]()
             if table is not None:
@@ -170,8 +174,9 @@ class Usage:
                 if look.bold_in or look.italic_in:
                     where = _cell_kinds(table, paragraph)
             context = (self._ref(paragraph.find(W_PPR), W_P_STYLE), table_style, where)
-            for run in list(paragraph.iter(W_R)):
-                text = "".join(t.text or "" for t in run.iterchildren(W_T))
+            for run in runs:
+                texts = run.findall(W_T)
+                text = (texts[0].text or "") if len(texts) == 1 else "".join(t.text or "" for t in texts)
                 if not text and run.find(W_TAB) is None:
                     continue
                 rpr = run.find(W_RPR)
@@ -182,8 +187,10 @@ class Usage:
                 self.faces.update(faces)
                 needs = self.needs.get(family or "")
                 if self.fallback and needs and not needs.isdisjoint(text):
-                    _split(run, needs, self.fallback)
-                    self.faces.add((self.fallback, "Regular"))
+                    splits.append((run, needs))
+        for run, needs in splits:
+            if run.getparent() is not None and _split(run, needs, self.fallback):
+                self.faces.add((self.fallback, "Regular"))
 
     def resolve(
         self, rpr: Any, paragraph_style: str | None, table_style: str | None, where: frozenset[str]

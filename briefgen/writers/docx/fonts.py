@@ -182,6 +182,13 @@ def needs_fallback(family: str) -> frozenset[str]:
     return _font_info(FALLBACK)[0] - _font_info(family)[0]
 
 
+def set_apart(text: str) -> bool:
+    """Whether the Word writer would set some of ``text`` in a run of its own (Brief Fallback). A
+    batch may stamp a value into a placeholder brief only when not: the placeholder's runs are
+    not split for the value's characters (:mod:`.stamp`)."""
+    return any(not needs_fallback(family).isdisjoint(text) for family in ORIGINAL)
+
+
 def table_entry(root: Any, name: str, family: str, embeds: list[tuple[str, str, str]] = ()) -> Any:
     """A ``w:font`` entry (made with ``root``'s factory) describing the shipped ``family`` under
     ``name``, with ``embeds`` as (style, relationship id, font key)."""
