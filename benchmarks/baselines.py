@@ -170,7 +170,7 @@ def typst_cover(brief: Any) -> list[str]:
         "",
         f'#text(size: 28pt, weight: "bold")[{lit(brief.title)}]',
         "",
-        f"#text(size: 14pt)[{lit(brief.subtitle)}]",
+        f"#text(size: 14pt)[{lit(identity.subtitle or '')}]",
         "#v(2cm)",
         f"#strong[Audience:] {lit(brief.audience.label)} \\",
         f"#strong[Strategy presented:] {lit(identity.presented.isoformat())} \\",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ def business_brief() -> Any:
     return tailor(validate(content_dir()).strategy, Options(audience="business"))
 
 
-def writer(fmt: str) -> Callable[[Any], bytes]:
-    """briefgen's writer for ``fmt`` with default options: rendered document to bytes.
+def writer(fmt: str, **options: Any) -> Callable[[Any], bytes]:
+    """briefgen's writer for ``fmt`` with default options (but ``options``): rendered document to bytes.
 
     ``writers.get(fmt)`` returns either a write function (called ``write(document, options)``) or a
     format object with a ``write`` method; both are accepted, so the benchmark runs against either.
@@ -42,15 +43,19 @@ def writer(fmt: str) -> Callable[[Any], bytes]:
 
     found = writers.get(fmt)
     write = getattr(found, "write", found)
-    options = writers.WriteOptions()
-    return lambda document: write(document, options)
+    chosen = writers.WriteOptions(**options)
+    return lambda document: write(document, chosen)
+
+
+#: The Word writer alone: the contents' page numbers left to Word (LibreOffice's pass is docx_pages_s).
+ALONE = {"docx": {"docx_pages": "word"}}
 
 
 def pipeline(fmt: str) -> bytes:
     """Content folder to the business brief's bytes in ``fmt``: validate, tailor, render, write."""
     from briefgen.render import render
 
-    return writer(fmt)(render(business_brief()))
+    return writer(fmt, **ALONE.get(fmt, {}))(render(business_brief()))
 
 
 def business_html() -> str:
@@ -76,6 +81,38 @@ def bench_pipeline(report: Report, settings: Settings) -> None:
         report.timed("pdf_s", measure(lambda: pipeline("pdf"), settings.repeats))
         report.timed("docx_s", measure(lambda: pipeline("docx"), settings.repeats))
         report.results["pdf_pages"] = page_count(pipeline("pdf"))
+
+
+def bench_docx_pages(report: Report, settings: Settings) -> None:
+    """docx_pages_s: what LibreOffice's page numbers add to one Word brief, warm (one LibreOffice kept
+    for the run, as a build or batch worker keeps it): the Word writer with them minus the Word writer
+    alone, timed in pairs; docx_pages_vs_docx: that over the Word writer alone in the same pairs."""
+    from briefgen.render import render
+    from briefgen.writers.docx import libreoffice
+
+    keys = ("docx_pages_s", "docx_pages_vs_docx")
+    installation, why = libreoffice.find()
+    if installation is None:
+        report.skip(keys, f"docx_pages_s skipped: {why}")
+        return
+    document = render(business_brief())
+    alone, paged = writer("docx", docx_pages="word"), writer("docx", docx_pages="libreoffice")
+    with captured_warnings(report, "docx pages"), libreoffice.session():
+        if b"updateFields" in paged(document):  # the start, untimed; and LibreOffice did number it
+            report.skip(keys, "docx_pages_s skipped: LibreOffice did not lay the brief out")
+            return
+        pairs = []
+        for _ in range(settings.repeats):
+            started = time.perf_counter()
+            alone(document)
+            middle = time.perf_counter()
+            paged(document)
+            pairs.append((middle - started, time.perf_counter() - middle))
+    report.timed("docx_alone_s", [a for a, _ in pairs])
+    report.timed("docx_pages_s", [max(b - a, 0.0) for a, b in pairs])
+    report.results["docx_pages_vs_docx"] = round(
+        report.results["docx_pages_s"] / report.results["docx_alone_s"], 2
+    )
 
 
 # --- the command line as a subprocess ----------------------------------------------------------

@@ -152,6 +152,8 @@ def table_rows(results: dict[str, Any], evaluated: dict[str, dict[str, Any]]) ->
         ("docx_s", "Word brief (pipeline)", " s"),
         ("docx_pandoc_s", "  pandoc, same HTML", " s"),
         ("docx_vs_pandoc", "  Word / pandoc", " x"),
+        ("docx_pages_s", "LibreOffice page numbers, per brief (warm)", " s"),
+        ("docx_pages_vs_docx", "  / Word writer alone, same run", " x"),
         ("typst_s", "Typst, comparable content", " s"),
         ("help_s", "briefgen --help", " s"),
         ("batch_n", "batch stakeholders", ""),

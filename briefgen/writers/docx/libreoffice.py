@@ -129,13 +129,14 @@ class Office:
         self.failures = 0
         self.generation = 0  # a token is only good for the LibreOffice that gave it
         self.serial = 0
+        self.pipe = ""
 
     # ----- the process ------------------------------------------------------------------------
 
     def start(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="briefgen-office-"))
         (self.folder / "work").mkdir()
-        pipe = f"briefgen-{secrets.token_hex(12)}"
+        self.pipe = pipe = f"briefgen-{secrets.token_hex(12)}"
         self.buffer = b""
         self.generation += 1
         try:
@@ -183,6 +184,8 @@ class Office:
         process, self.process = self.process, None
         if process is not None:
             self._kill(process)
+            with contextlib.suppress(OSError):  # the socket a killed LibreOffice could not remove
+                os.unlink(f"/tmp/OSL_PIPE_{os.getuid()}_{self.pipe}")
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
@@ -324,7 +327,10 @@ def office() -> Office | None:
     global _OFFICE, _OWNER
     if _BROKEN:
         return None
-    if _OFFICE is None or os.getpid() != _OWNER:
+    if _OFFICE is not None and os.getpid() != _OWNER:  # a forked child: the parent's, not ours
+        _OFFICE.forget()
+        _OFFICE = None
+    if _OFFICE is None:
         installation, _why = find()
         if installation is None:
             return None
@@ -382,13 +388,4 @@ def session() -> Iterator[None]:
             shut_down()
 
 
-def _after_fork() -> None:
-    global _OFFICE, _DEPTH
-    if _OFFICE is not None:
-        _OFFICE.forget()
-    _OFFICE, _DEPTH = None, 0
-
-
 atexit.register(shut_down)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
