@@ -318,7 +318,8 @@ def test_libreoffice_is_gone_after_an_interrupted_build(tmp_path: Path, how: sig
         ends = time.monotonic() + 60
         while not any("soffice" in c for c in ours(private)) and time.monotonic() < ends:
             time.sleep(0.05)
-        assert any("soffice" in c for c in ours(private)), (process.poll(), ours(private), list(private.iterdir()))
+        seen = ours(private)
+        assert any("soffice" in c for c in seen), (process.poll(), seen, list(private.iterdir()))
         process.send_signal(how)
         process.wait(timeout=30)
     finally:
