@@ -204,6 +204,23 @@ def test_two_builds_are_byte_identical(business, tmp_path):
     assert embeds(parts_of(runs[0])).keys() == BUSINESS_FACES
 
 
+def test_font_parts_deflated_once_pack_to_the_bytes_zipfile_writes(embedded):
+    from briefgen.writers.docx import package
+
+    parts = parts_of(embedded)
+    plain_zip = io.BytesIO()
+    with zipfile.ZipFile(plain_zip, "w", zipfile.ZIP_DEFLATED) as target:  # what pack did before
+        for name in sorted(parts, key=lambda n: (n != "[Content_Types].xml", n.startswith("docProps/"), n)):
+            info = zipfile.ZipInfo(name, date_time=(2025, 6, 5, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, parts[name], compresslevel=6)
+    assert package.pack(parts, int(EPOCH)) == plain_zip.getvalue() == embedded
+    assert package.pack(parts, int(EPOCH)) == embedded  # the second time from the deflated cache
+    with zipfile.ZipFile(io.BytesIO(embedded)) as archive:
+        assert archive.testzip() is None
+
+
 # ----- what varies it -------------------------------------------------------------------------
 
 
