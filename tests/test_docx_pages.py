@@ -339,6 +339,24 @@ def test_libreoffice_is_gone_after_a_batch(tmp_path: Path) -> None:
     assert not gone(private), "LibreOffice outlived the batch"
 
 
+def test_a_libreoffice_that_does_not_answer_is_killed_and_word_refreshes(
+    private_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from briefgen.writers.docx import libreoffice
+
+    monkeypatch.setattr(libreoffice, "CALL_S", 0.001)  # every layout "hangs"; the start does not
+    result = build(
+        BuildRequest(
+            content=builtin_content(), out=tmp_path / "out", formats=("docx",), audiences=("business",)
+        )
+    )
+    assert len(result.warnings) == 1 and "could not lay the brief out" in result.warnings[0], result.warnings
+    docx = tmp_path / "out" / result.files[0].path
+    assert all(shown == "" for _, shown in entries(docx))
+    assert any("updateFields" in r for r in refresh_requests(docx)), "Word is asked to fill them in"
+    assert not gone(private_tmp), "the LibreOffice that did not answer is still running"
+
+
 # ----- without LibreOffice, and the other choices ---------------------------------------------------
 
 

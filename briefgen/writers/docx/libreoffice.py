@@ -243,14 +243,14 @@ class Office:
             raise OfficeError("LibreOffice's client said something unexpected")
         return answer
 
-    def call(self, request: dict[str, Any], seconds: float = CALL_S) -> dict[str, Any]:
+    def call(self, request: dict[str, Any], seconds: float | None = None) -> dict[str, Any]:
         """Send ``request`` and return the answer (``ok`` true or false); LibreOffice is started
         first when needed. Anything else (no answer in time, an interrupt) kills it."""
         try:
             if self.process is None:
                 self.start()
             self._send(request)
-            answer = self._answer(seconds)
+            answer = self._answer(CALL_S if seconds is None else seconds)
         except BaseException:
             self.abort()
             raise
@@ -378,7 +378,7 @@ def shut_down() -> None:
 def session() -> Iterator[None]:
     """Keep one LibreOffice for the block (a build, a batch worker's life): started when the first
     Word brief needs it, stopped when the outermost block ends, however it ends."""
-    global _DEPTH
+    global _DEPTH, _BROKEN
     _DEPTH += 1
     try:
         yield
@@ -386,6 +386,7 @@ def session() -> Iterator[None]:
         _DEPTH -= 1
         if _DEPTH == 0:
             shut_down()
+            _BROKEN = False  # the next build or worker tries again
 
 
 atexit.register(shut_down)
