@@ -332,3 +332,28 @@ def test_libreoffice_lays_out_the_summary_band_at_the_top_of_page_one(
     banded = [share(row, DEFAULT_BRAND) > 0.7 for row in rows]
     assert any(banded[: height // 3]), "no band at the top"
     assert 0.05 < sum(banded) / height < 0.35, "the band is a band, not a page"
+
+
+def test_a_figure_cell_sets_value_label_and_detail_as_the_pdf_does() -> None:
+    doc = written(
+        '<div class="figures"><aside class="callout callout-figure"><p class="figure-value">€3</p>'
+        '<p class="figure-label">Price <span class="figure-before">(previously €5)</span></p>'
+        '<p>Detail text.</p><p class="figure-source">Source: <a href="https://example.org/">X</a></p>'
+        "</aside></div>"
+    )
+    (cell,) = figure_cells(doc.tables[0])
+    value, label, detail, source = xp(cell, "w:p")
+    styles = {s.style_id: s.name for s in doc.styles}
+    assert [styles[xp(p, "string(w:pPr/w:pStyle/@w:val)")] for p in (value, label, detail, source)] == [
+        "Figure Value",
+        "Figure Label",
+        "Normal",
+        "Normal",
+    ]
+    assert set(xp(value, ".//w:r/w:rPr/w:sz/@w:val")) == {"34"}  # 17pt
+    assert (
+        set(xp(detail, ".//w:r/w:rPr/w:sz/@w:val")) == set(xp(source, ".//w:r/w:rPr/w:sz/@w:val")) == {"18"}
+    )
+    (before,) = [r for r in xp(label, "w:r") if "previously" in "".join(xp(r, "w:t/text()"))]
+    assert xp(before, "string(w:rPr/w:b/@w:val)") in ("0", "false")
+    assert xp(before, "string(w:rPr/w:color/@w:val)") == DEFAULT_COLOURS["muted"][1:].upper()

@@ -63,6 +63,7 @@ class Palette:
     brand_dark: str
     accent: str
     panel: str
+    muted: str
     white: str = "FFFFFF"
 
     @classmethod
@@ -87,13 +88,14 @@ class Look:
     rule: bool = False  # a thin rule above, as "Prepared for" has
     tracking: float | None = None  # letter spacing, in points (None: the style's)
     bold: bool | None = None  # None: the style's
+    line: float | None = None  # line height as a multiple of the size (CSS line-height), exact
 
 
 # The cover's classes as print.css and brief.css lay them out, on a page and in the summary band.
 PAGE_LOOKS = {
     "cover-logo": Look(after=12),
     "cover-kicker": Look("accent", 8, after=10, tracking=1, bold=False),
-    "title": Look(size=30, after=8),
+    "title": Look(size=30, after=8, tracking=0, line=1.1),
     "subtitle": Look("soft:0.9", 13, after=20, tracking=0),
     "cover-meta": Look(size=10, after=3),
     "prepared-for": Look(size=12, before=20, rule=True),
@@ -101,7 +103,7 @@ PAGE_LOOKS = {
 BAND_LOOKS = {
     "cover-logo": Look(after=6),
     "cover-kicker": Look("accent", 8, after=5, tracking=1, bold=False),
-    "title": Look(size=16, after=5),
+    "title": Look(size=16, after=5, tracking=0, line=1.1),
     "subtitle": Look("soft:0.9", 10.5, after=8, tracking=0),
     "cover-meta": Look(size=8.5, after=0),
     "prepared-for": Look(size=10, before=8, rule=True),
@@ -247,6 +249,10 @@ def _apply(p: Any, look: Look, palette: Palette) -> None:
                 *_AFTER_SPACING,
             )
     _spacing(p, before=look.before, after=look.after)
+    if look.line is not None and look.size is not None:
+        spacing = p.pPr.spacing
+        spacing.set(qn("w:line"), str(round(look.line * look.size * 20)))
+        spacing.set(qn("w:lineRule"), "exact")
     if look.rule:
         rule = palette.over_brand(0.35)
         properties = p.get_or_add_pPr()
@@ -358,11 +364,33 @@ def figures(walker: Walker, element: Any) -> None:
             )
             tc = _cell_xml(edges, bounds[2 * index], bounds[2 * index + 1], look, "")
             tr.append(tc)
-            _figure_cell(walker, _cell(walker, tbl, tc), item)
+            _figure_cell(walker, _cell(walker, tbl, tc), item, palette)
     walker.space_before_next = 4 * MM / 20 if walker.summary else 15  # print.css, brief.css: .figures margin
 
 
-def _figure_cell(walker: Walker, cell: _Cell, item: Any) -> None:
+def _figure_label(walker: Walker, label: Any, palette: Palette) -> None:
+    """``p.figure-label``: bold, but its ``span.figure-before`` ("previously ...") plain and muted."""
+    from .walker import Format
+
+    with walker.speaking(label) if label.get("lang") is not None else nullcontext():
+        paragraph = walker.paragraph("Figure Label")
+        if label.text:
+            walker.text_run(paragraph, label.text, Format())
+        for child in label:
+            if not isinstance(child.tag, str):
+                continue
+            start = len(paragraph._p)
+            walker.inline_element(paragraph, child, Format())
+            if "figure-before" in (child.get("class") or "").split():
+                for r in (r for added in paragraph._p[start:] for r in added.iter(W_R)):
+                    Run(r, None).font.bold = False  # type: ignore[arg-type]
+                    _colour_runs(r, palette.muted)
+            if child.tail:
+                walker.text_run(paragraph, child.tail, Format())
+        walker.finish(paragraph)
+
+
+def _figure_cell(walker: Walker, cell: _Cell, item: Any, palette: Palette) -> None:
     """One figure callout into its cell: its paragraphs unboxed (the cell is the box)."""
     aside = item.tag == "aside"
     children = [c for c in item if isinstance(c.tag, str)] if aside else [item]
@@ -374,10 +402,15 @@ def _figure_cell(walker: Walker, cell: _Cell, item: Any) -> None:
                 if walker.summary and not {"figure-value", "figure-label"} & set(classes):
                     continue  # print.css: a summary's figures show value and label only
                 before = len(cell._tc)
-                walker.block(child, "Callout")
+                if "figure-label" in classes and child.tag == "p":
+                    _figure_label(walker, child, palette)
+                else:  # the value in the Figure Value style, the rest in the body's font as in the PDF
+                    walker.block(child, "Callout" if "figure-value" in classes else "Normal")
+                size = 9.0 if not classes or "figure-source" in classes else None  # .9rem
                 if "figure-value" in classes:  # print.css: 17pt, 13pt in a summary
-                    for r in (r for block in cell._tc[before:] for r in block.iter(W_R)):
-                        Run(r, None).font.size = Pt(13 if walker.summary else 17)  # type: ignore[arg-type]
+                    size = 13 if walker.summary else 17
+                for r in (r for block in cell._tc[before:] for r in block.iter(W_R)) if size else ():
+                    Run(r, None).font.size = Pt(size)  # type: ignore[arg-type]
     finally:
         walker.target = outer
     paragraphs = [p for block in _blocks(cell._tc) for p in _paragraphs(block)]
