@@ -86,7 +86,7 @@ def build(request: BuildRequest) -> BuildResult:
     epoch = source_date_epoch()  # a bad value is refused before any work
     formats = request.formats or tuple(writers.available())
     chosen = {name: writers.get(name).write for name in formats}
-    content, language, untranslated = validated(request.content, request.language)
+    content, language, untranslated, source_text = validated(request.content, request.language)
     strategy = content.strategy
     audiences = request.audiences or tuple(strategy.audiences)
     options = writers.options_for(request, epoch)
@@ -106,8 +106,9 @@ def build(request: BuildRequest) -> BuildResult:
             )
             try:
                 with deadline(limit, message):
+                    speaking = (language, source_text)
                     pending += _one_audience(
-                        request, strategy, content.digest, audience, chosen, options, result, language
+                        request, strategy, content.digest, audience, chosen, options, result, speaking
                     )
             except LimitError as exc:
                 raise RenderError(str(exc)) from None
@@ -127,7 +128,7 @@ def _one_audience(
     chosen: dict[str, Any],
     options: WriteOptions,
     result: BuildResult,
-    language: str,
+    speaking: tuple[str, frozenset[str]],
 ) -> list[tuple[Path, bytes, FileRecord]]:
     """Tailor, render and write one audience's brief in memory, in every chosen format."""
     from . import writers
@@ -141,7 +142,8 @@ def _one_audience(
         region=request.region,
         length=request.length,
         stakeholder=request.stakeholder,
-        language=language,
+        language=speaking[0],
+        source_text=speaking[1],
     )
     check_options(strategy, tailoring)
     brief = tailor(strategy, tailoring)
@@ -173,7 +175,7 @@ def _one_audience(
                 "region": request.region,
                 "length": request.length,
                 "template": document.template,
-                "language": language,
+                "language": speaking[0],
                 "stakeholder": request.stakeholder.line if request.stakeholder else None,
             },
         )

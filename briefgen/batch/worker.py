@@ -25,9 +25,9 @@ from ..output import sha256, write_atomic
 from .plan import BatchRequest, Group, Outcome, Task
 
 if TYPE_CHECKING:
-    from ..model import Strategy
     from ..render import Rendered
     from ..stakeholders import Stakeholder
+    from ..translate import InLanguage
     from ..writers import GroupWriter
 
 GROUP_CACHE = 6  # groups whose kept work (laid-out bodies, placeholder briefs) a worker holds
@@ -52,7 +52,7 @@ class Worker:
         self.settings = settings
         self.request = request = settings.request
         self.strategy = validate(request.content).strategy
-        self.languages: dict[str | None, tuple[Strategy, str, list[str]]] = {}
+        self.languages: dict[str | None, InLanguage] = {}
         self.options = writers.options_for(request, settings.source_date_epoch)
         self.groups: OrderedDict[Group, dict[str, GroupWriter]] = OrderedDict()
         # what the formats keep for the worker's life (the Word writer's LibreOffice): see close()
@@ -71,13 +71,12 @@ class Worker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def content(self, language: str | None) -> tuple[Strategy, str, list[str]]:
+    def content(self, language: str | None) -> InLanguage:
         """The content in ``language`` (None: its own), its tag and what stays untranslated; kept."""
         from ..translate import validated
 
         if language not in self.languages:
-            content, tag, missing = validated(self.request.content, language)
-            self.languages[language] = (content.strategy, tag, missing)
+            self.languages[language] = validated(self.request.content, language)
         return self.languages[language]
 
     def brief(self, group: Group, reader: Stakeholder) -> Rendered:
@@ -86,8 +85,17 @@ class Worker:
         from ..tailor import Options, tailor
 
         audience, focus, region, language = group
-        strategy, tag, _missing = self.content(language)
-        options = Options(audience, focus, region, self.request.length, reader.reader(), tag)
+        speaking = self.content(language)
+        options = Options(
+            audience,
+            focus,
+            region,
+            self.request.length,
+            reader.reader(),
+            speaking.language,
+            speaking.source_text,
+        )
+        strategy = speaking.content.strategy
         return render(tailor(strategy, options), templates=self.request.templates, theme=self.options.theme)
 
     def writer(self, group: Group, name: str) -> GroupWriter:
@@ -140,12 +148,12 @@ class Worker:
         from ..translate import untranslated_warning
 
         reader = task.stakeholder
-        strategy, tag, missing = self.content(reader.language)
-        message = untranslated_warning(tag, missing, (reader.audience or "",))
+        speaking = self.content(reader.language)
+        message = untranslated_warning(speaking.language, speaking.untranslated, (reader.audience or "",))
         if message:
             warn(message)
         document = self.brief(task.group, reader)
-        outcome.title, outcome.strategy = document.title, strategy.strategy.title
+        outcome.title, outcome.strategy = document.title, speaking.content.strategy.strategy.title
         result = []
         for name in task.formats:
             written = self.writer(task.group, name).write(document, reader, task.shared)
