@@ -354,3 +354,38 @@ def test_the_pdf_join_refuses_a_cover_of_two_pages():
     joined = join(weasyprint.HTML(string="<p>cover</p>").write_pdf(pdf_tags=True), one)
     assert pdf_pages(joined) == ["cover", "body"]
     assert structure_size(joined) == structure_size(one) + 1 + 1  # the cover's P and its NonStruct
+
+
+def test_a_value_the_fallback_font_draws_is_built_in_full_and_equals_one_built_alone(
+    stakeholder_list, runner, tmp_path: Path, monkeypatch
+):
+    """The Word writer sets ✓ and → apart in Brief Fallback runs; a stamped value cannot be split so."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    group = {"audience": "business", "focus": "emerging-tech", "region": "asia"}
+    rows = [
+        person("v1", "Ines Example", "Pacific Chips", **group),
+        person("v2", "Ana Novak", "Green ✓ Grid", **group),
+    ]
+    out = tmp_path / "out"
+    result = run_batch(
+        runner, str(stakeholder_list(rows)), "--format", "docx", "--out", str(out), "--jobs", "1"
+    )
+    assert result.exit_code == 0, result.output
+    args = ["build", "--audience", "business", "--format", "docx", "--out", str(tmp_path / "alone")]
+    args += [
+        "--focus",
+        "emerging-tech",
+        "--region",
+        "asia",
+        "--name",
+        "Ana Novak",
+        "--organisation",
+        "Green ✓ Grid",
+    ]
+    alone = runner.invoke(main, args)
+    assert alone.exit_code == 0, alone.output
+    (built,) = (tmp_path / "alone").glob("*.docx")
+    (batch,) = out.glob("Green*Ana-Novak.docx")
+    with zipfile.ZipFile(batch) as a, zipfile.ZipFile(built) as b:
+        assert a.read("word/document.xml") == b.read("word/document.xml")
+        assert "Brief Fallback" in a.read("word/document.xml").decode("utf-8")

@@ -77,11 +77,13 @@ class Stamps:
 
     def write(self, document: Rendered, reader: Stakeholder, shared: bool) -> Written:
         """The Word brief of ``document``, which was rendered for ``reader``."""
+        from .fonts import set_apart
         from .package import pack, unpack
         from .sanitize import check_written
 
         values = {f: getattr(reader, f) for f in FIELDS}
-        if not all(plain(v) for v in values.values() if v):
+        apart = set_apart if self.options.embed_fonts else lambda _value: False
+        if not all(plain(v) and not apart(v) for v in values.values() if v):
             return Written(self._write(document))
         key = tuple(bool(values[f]) for f in FIELDS)
         reused = key in self.stamps
