@@ -35,7 +35,7 @@ from docx.table import Table, _Cell
 from docx.text.run import Run
 
 from ...theme import DEFAULT_COLOURS
-from .styles import unboxed
+from .styles import Format, unboxed
 
 if TYPE_CHECKING:
     from .walker import Walker
@@ -191,7 +191,6 @@ def _cover_blocks(walker: Walker, element: Any, palette: Palette, looks: dict[st
 
 def _meta(walker: Walker, dl: Any, palette: Palette, inline: bool) -> None:
     """``dl.cover-meta``: term and value in two columns (one line of pairs in the band)."""
-    from .walker import Format
 
     pairs: list[tuple[Any, Any]] = []
     term = None
@@ -370,7 +369,6 @@ def figures(walker: Walker, element: Any) -> None:
 
 def _figure_label(walker: Walker, label: Any, palette: Palette) -> None:
     """``p.figure-label``: bold, but its ``span.figure-before`` ("previously ...") plain and muted."""
-    from .walker import Format
 
     with walker.speaking(label) if label.get("lang") is not None else nullcontext():
         paragraph = walker.paragraph("Figure Label")

@@ -14,6 +14,7 @@ from typing import Any
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.numbering import CT_Num
+from docx.shared import Cm
 
 BULLETS = ("•", "◦", "▪")
 NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
@@ -192,3 +193,42 @@ def keep_row_whole(row: Any, header: bool) -> None:
     trpr.append(OxmlElement("w:cantSplit"))
     if header:
         trpr.append(OxmlElement("w:tblHeader"))
+
+
+def set_language(run: Any, tag: str) -> None:
+    """Mark run ``run`` (a ``w:r``) as text in the language ``tag``."""
+    properties = run.get_or_add_rPr()
+    for old in properties.findall(qn("w:lang")):
+        properties.remove(old)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), tag)
+    properties.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
+
+
+def trim_paragraph(p: Any) -> None:
+    """Strip spaces at the start of the first and the end of the last text of a paragraph.
+
+    Works on ``w:t`` elements (links included) so pictures in the same runs stay.
+    """
+    texts = p.xpath(".//w:t")
+    if texts:
+        texts[0].text = (texts[0].text or "").lstrip(" ")
+        texts[-1].text = (texts[-1].text or "").rstrip(" ")
+
+
+def ends_with_space(paragraph: Any) -> bool:
+    """Whether a paragraph ends with a space (or has no text yet): the next run needs none."""
+    texts = paragraph._p.xpath(".//w:t")
+    return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
+
+
+def number_paragraph(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
+    """Number a list item paragraph and hang its indent (deeper for each level, inside a box)."""
+    set_numbering(paragraph, num_id, level)
+    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1) + (0.3 if in_box else 0))
+    paragraph.paragraph_format.first_line_indent = Cm(-0.635)
+
+
+def indent_like_item(paragraph: Any, level: int) -> None:
+    """Indent a paragraph that continues a list item to the item's text."""
+    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1))

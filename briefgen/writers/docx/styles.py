@@ -10,6 +10,7 @@ a reference of one's own may lack some, and :data:`FALLBACK` says which style ta
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from docx.enum.style import WD_STYLE_TYPE
@@ -158,3 +159,13 @@ def suppress_hyphenation(styles: Iterable[Any]) -> None:
             properties.insert_element_before(
                 OxmlElement("w:suppressAutoHyphens"), *_AFTER_SUPPRESS_AUTO_HYPHENS
             )
+
+
+@dataclass
+class Format:
+    """Inline formatting in effect while walking an element."""
+
+    bold: bool = False
+    italic: bool = False
+    code: bool = False
+    link: str | None = None

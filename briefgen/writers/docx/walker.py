@@ -21,29 +21,31 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
 
 from ... import resources
 from ...log import warn
 from ...safe import safe_link, xml_clean
+from . import contents
 from .cover import cover, figures
 from .oxml import (
     Numbering,
     bookmark_end,
     bookmark_start,
-    field_char,
-    field_code,
+    ends_with_space,
     hyperlink,
+    indent_like_item,
     keep_row_whole,
-    set_numbering,
+    number_paragraph,
+    set_language,
+    trim_paragraph,
 )
 from .styles import (
     CONTAINER_STYLES,
@@ -52,22 +54,13 @@ from .styles import (
     HEADINGS,
     INLINE,
     PARAGRAPH_CLASSES,
+    Format,
     available_style,
     breaks_before,
 )
 
 SPACES = re.compile(r"[ \t\n\r\f]+")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,7}")
-
-
-@dataclass
-class Format:
-    """Inline formatting in effect while walking an element."""
-
-    bold: bool = False
-    italic: bool = False
-    code: bool = False
-    link: str | None = None
 
 
 @dataclass
@@ -153,7 +146,7 @@ class Walker:
 
     def finish(self, paragraph: Any) -> None:
         """Trim the paragraph's outer spaces; remove it when nothing is left."""
-        _trim(paragraph._p)
+        trim_paragraph(paragraph._p)
         p = paragraph._p
         has_content = bool(
             p.xpath("./w:fldSimple|./w:bookmarkStart")
@@ -167,7 +160,7 @@ class Walker:
         text = SPACES.sub(" ", xml_clean(text))
         if not text:
             return
-        if text.startswith(" ") and _ends_with_space(paragraph):
+        if text.startswith(" ") and ends_with_space(paragraph):
             text = text[1:]
             if not text:
                 return
@@ -180,7 +173,7 @@ class Walker:
         if fmt.code:
             run.font.name = "Courier New"
         if self.lang:
-            _set_language(run._r, self.lang)
+            set_language(run._r, self.lang)
 
     def hyperlink(self, paragraph: Any, text: str, fmt: Format) -> None:
         target = fmt.link or ""
@@ -197,7 +190,7 @@ class Walker:
             hyperlink(paragraph, text, rid=rid, **look)
         if self.lang:
             for run in paragraph._p[-1].iter(qn("w:r")):
-                _set_language(run, self.lang)
+                set_language(run, self.lang)
 
     # ----- languages --------------------------------------------------------------------------
 
@@ -404,7 +397,7 @@ class Walker:
 
     def list_item(self, item: Any, num_id: int, level: int, style: str, item_style: str) -> None:
         paragraph = self.paragraph(item_style)
-        _number(paragraph, num_id, level, item_style in ("Callout", "Key Actions"))
+        number_paragraph(paragraph, num_id, level, item_style in ("Callout", "Key Actions"))
         if item.text:
             self.text_run(paragraph, item.text, Format())
         for child in item:
@@ -415,12 +408,12 @@ class Walker:
                 with self.speaking(child):
                     self.list(child, level + 1, style)
                 paragraph = self.paragraph(item_style)
-                _indent_like_item(paragraph, level)
+                indent_like_item(paragraph, level)
             elif child.tag == "p":
                 if paragraph.runs:
                     self.finish(paragraph)
                     paragraph = self.paragraph(item_style)
-                    _indent_like_item(paragraph, level)
+                    indent_like_item(paragraph, level)
                 self.inline(paragraph, child, Format())
             elif child.tag in INLINE:
                 self.inline_element(paragraph, child, Format())
@@ -428,7 +421,7 @@ class Walker:
                 self.finish(paragraph)
                 self.block(child, style)
                 paragraph = self.paragraph(item_style)
-                _indent_like_item(paragraph, level)
+                indent_like_item(paragraph, level)
             if child.tail:
                 self.text_run(paragraph, child.tail, Format())
         self.finish(paragraph)
@@ -455,7 +448,7 @@ class Walker:
                     paragraph = row.cells[c].paragraphs[0]
                     self.set_style(paragraph, "Table Heading" if cell_el.tag == "th" else "Table Text")
                     self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
-                    _trim(paragraph._p)
+                    trim_paragraph(paragraph._p)
 
     def figure(self, element: Any) -> None:
         for child in element:
@@ -528,84 +521,5 @@ class Walker:
         cover(self, element)
 
     def toc(self, element: Any) -> None:
-        """A TOC field whose result already lists the entries, linked to the heading bookmarks."""
-        title = element.find(".//p[@class='toc-title']")
-        heading = self.paragraph("TOC Heading")
-        label = title.text_content().strip() if title is not None else element.get("aria-label", "")
-        heading.add_run(xml_clean(label))
-        entries = [
-            (int(li.get("class", "toc-level-1")[-1]), a.get("href", "")[1:], a.text_content())
-            for li in element.iter("li")
-            for a in li.findall("a")
-        ]
-        spoken = _languages_of_headings(element) if entries else {}
-        first = True
-        for level, ident, text in entries:
-            paragraph = self.paragraph(f"TOC {min(level, 2)}")
-            if first:
-                field_char(paragraph, "begin")
-                field_code(paragraph, ' TOC \\o "1-2" \\h \\z \\u ')
-                field_char(paragraph, "separate")
-                first = False
-            with self.speaking(spoken[ident]) if ident in spoken else nullcontext():  # the heading's
-                self.hyperlink(paragraph, SPACES.sub(" ", xml_clean(text)).strip(), Format(link=f"#{ident}"))
-            paragraph.add_run("\t")
-            field_char(paragraph, "begin")
-            field_code(paragraph, f" PAGEREF {self.bookmark_name(ident)} \\h ")
-            field_char(paragraph, "separate")
-            if ident in self.pages:
-                paragraph.add_run(str(self.pages[ident]))
-            field_char(paragraph, "end")
-        if entries:
-            end = self.doc.add_paragraph()
-            self.set_style(end, "Normal")
-            field_char(end, "end")
-        self.page_break()
-
-
-def _languages_of_headings(element: Any) -> dict[str, Any]:
-    """Heading id -> the element that gives the heading its ``lang`` (itself or an ancestor), for
-    the headings in another language than the document's."""
-    found = {}
-    for heading in element.getroottree().getroot().iter("h1", "h2"):
-        ident = heading.get("id")
-        holder = heading.xpath("ancestor-or-self::*[@lang][1]") if ident else None
-        if holder and holder[0].tag != "html":
-            found[ident] = holder[0]
-    return found
-
-
-def _set_language(run: Any, tag: str) -> None:
-    """Mark run ``run`` (a ``w:r``) as text in the language ``tag``."""
-    properties = run.get_or_add_rPr()
-    for old in properties.findall(qn("w:lang")):
-        properties.remove(old)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), tag)
-    properties.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
-
-
-def _trim(p: Any) -> None:
-    """Strip spaces at the start of the first and the end of the last text of a paragraph.
-
-    Works on ``w:t`` elements (links included) so pictures in the same runs stay.
-    """
-    texts = p.xpath(".//w:t")
-    if texts:
-        texts[0].text = (texts[0].text or "").lstrip(" ")
-        texts[-1].text = (texts[-1].text or "").rstrip(" ")
-
-
-def _ends_with_space(paragraph: Any) -> bool:
-    texts = paragraph._p.xpath(".//w:t")
-    return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
-
-
-def _number(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
-    set_numbering(paragraph, num_id, level)
-    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1) + (0.3 if in_box else 0))
-    paragraph.paragraph_format.first_line_indent = Cm(-0.635)
-
-
-def _indent_like_item(paragraph: Any, level: int) -> None:
-    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1))
+        """The contents page: Word's TOC field, its result already filled (:mod:`.contents`)."""
+        contents.toc(self, element)
