@@ -17,12 +17,13 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.enum.text import WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from briefgen.writers.docx.package import normalise_zip
+from briefgen.writers.docx.styles import _AFTER_SHADING
 
 BRAND = RGBColor(0x12, 0x3C, 0x69)
 BRAND_DARK = RGBColor(0x0B, 0x27, 0x44)
@@ -78,7 +79,7 @@ def _border(style, side: str, colour: str, size: int = 12, space: int = 4) -> No
     borders = ppr.find(qn("w:pBdr"))
     if borders is None:
         borders = OxmlElement("w:pBdr")
-        ppr.append(borders)
+        ppr.insert_element_before(borders, "w:shd", *_AFTER_SHADING)
     edge = OxmlElement(f"w:{side}")
     edge.set(qn("w:val"), "single")
     edge.set(qn("w:sz"), str(size))
@@ -92,7 +93,7 @@ def _shade(style, fill: str) -> None:
     shd.set(qn("w:val"), "clear")
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), fill)
-    style.element.get_or_add_pPr().append(shd)
+    style.element.get_or_add_pPr().insert_element_before(shd, *_AFTER_SHADING)
 
 
 def _paragraph_style(
@@ -136,11 +137,19 @@ def _paragraph_style(
     return style
 
 
+def _lines(style, points: float, rule: str = "atLeast") -> None:
+    """Line pitch in points, as print.css's line-height: ``atLeast`` for running text (a taller
+    character still fits), ``exact`` for headings (line-height 1.2 is below the font's own height)."""
+    fmt = style.paragraph_format
+    fmt.line_spacing = Pt(points)
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY if rule == "exact" else WD_LINE_SPACING.AT_LEAST
+
+
 def _table_style(doc) -> None:
     """'Brief Table': thin rules, a brand-coloured header row, banded rows."""
     style = doc.styles.add_style("Brief Table", WD_STYLE_TYPE.TABLE)
     style.base_style = doc.styles["Normal Table"]
-    style.font.size = Pt(9)
+    style.font.size = Pt(8.5)  # print.css: table.data 8.5pt
     _fonts(style, SANS)
     el = style.element
     tblpr = OxmlElement("w:tblPr")
@@ -154,7 +163,7 @@ def _table_style(doc) -> None:
         borders.append(edge)
     tblpr.append(borders)
     margins = OxmlElement("w:tblCellMar")
-    for side, width in (("top", 40), ("left", 80), ("bottom", 40), ("right", 80)):
+    for side, width in (("top", 80), ("left", 100), ("bottom", 80), ("right", 100)):  # .4rem .5rem
         m = OxmlElement(f"w:{side}")
         m.set(qn("w:w"), str(width))
         m.set(qn("w:type"), "dxa")
@@ -196,57 +205,102 @@ def make() -> bytes:
 
     _default_font(doc, SERIF)
     _font_table(doc)
-    normal = _paragraph_style(doc, "Normal", font=SERIF, size=10.5, colour=INK, after=6)
-    normal.paragraph_format.line_spacing = 1.15
-    _paragraph_style(doc, "Title", font=SANS, size=30, colour=BRAND, bold=True, after=12)
+    # Sizes and spaces follow print.css and brief.css (1rem = 10pt in print). Word and LibreOffice
+    # put the larger of a paragraph's space after and the next one's space before between them,
+    # as CSS collapses margins, so the spaces are the CSS margins: running text 1em above and
+    # below, a heading's margin above it and at least the text's 10pt below it.
+    normal = _paragraph_style(doc, "Normal", font=SERIF, size=10, colour=INK, before=10, after=10)
+    _lines(normal, 14.5)  # body line-height 1.45
+    normal.paragraph_format.widow_control = True  # p, li { orphans: 2; widows: 2 }
+    _paragraph_style(doc, "Title", font=SANS, size=30, colour=BRAND, bold=True, before=0, after=12)
     title = doc.styles["Title"].element.get_or_add_pPr()
     for existing in title.findall(qn("w:pBdr")):
         title.remove(existing)
-    _paragraph_style(doc, "Subtitle", font=SANS, size=14, colour=MUTED, italic=False, after=24)
+    _lines(doc.styles["Title"], 33, "exact")
+    _paragraph_style(doc, "Subtitle", font=SANS, size=13, colour=MUTED, italic=False, before=0, after=20)
     h1 = _paragraph_style(
-        doc, "Heading 1", font=SANS, size=18, colour=BRAND_DARK, bold=True, before=0, after=10, keep_next=True
+        doc, "Heading 1", font=SANS, size=19, colour=BRAND_DARK, bold=True, before=0, after=10, keep_next=True
     )
-    h1.paragraph_format.page_break_before = True
-    _border(h1, "bottom", "E0A526", size=18)
+    h1.paragraph_format.page_break_before = True  # .chapter { break-before: page }
+    _border(h1, "bottom", "E0A526", size=18, space=3)  # 3px rule, .3rem below the text
     _paragraph_style(
-        doc, "Heading 2", font=SANS, size=13, colour=BRAND_DARK, bold=True, before=14, after=4, keep_next=True
+        doc,
+        "Heading 2",
+        font=SANS,
+        size=13.5,
+        colour=BRAND_DARK,
+        bold=True,
+        before=20,
+        after=10,
+        keep_next=True,
     )
     _paragraph_style(
-        doc, "Heading 3", font=SANS, size=11, colour=BRAND, bold=True, before=10, after=3, keep_next=True
+        doc, "Heading 3", font=SANS, size=11, colour=BRAND, bold=True, before=14, after=10, keep_next=True
     )
-    for name in ("Heading 1", "Heading 2", "Heading 3"):
+    for name, size in (("Heading 1", 19), ("Heading 2", 13.5), ("Heading 3", 11)):
         doc.styles[name].font.italic = False
+        _lines(doc.styles[name], size * 1.2, "exact")  # h1, h2, h3 { line-height: 1.2 }
+        doc.styles[name].paragraph_format.keep_together = True  # break-inside: avoid
     _paragraph_style(
-        doc, "Cover Kicker", font=SANS, size=9, colour=ACCENT, bold=True, after=18
+        doc, "Cover Kicker", font=SANS, size=8, colour=ACCENT, bold=True, before=0, after=10
     ).font.all_caps = True
-    _paragraph_style(doc, "Cover Meta", font=SANS, size=10, colour=INK, after=2)
-    prepared = _paragraph_style(doc, "Prepared For", font=SANS, size=12, colour=BRAND_DARK, before=30)
+    _paragraph_style(doc, "Cover Meta", font=SANS, size=10, colour=INK, before=0, after=3)
+    prepared = _paragraph_style(doc, "Prepared For", font=SANS, size=12, colour=BRAND_DARK, before=20)
     _border(prepared, "top", "123C69", size=6, space=8)
-    _paragraph_style(doc, "Lead", size=11.5, colour=BRAND_DARK)
-    _paragraph_style(doc, "Note", size=9.5, colour=MUTED, italic=True)
-    _paragraph_style(doc, "Meta", font=SANS, size=9, colour=MUTED, after=4)
-    _paragraph_style(doc, "Links", font=SANS, size=8.5, colour=MUTED, after=10)
-    callout = _paragraph_style(doc, "Callout", font=SANS, size=9.5, after=3)
+    _lines(_paragraph_style(doc, "Lead", size=11, colour=BRAND_DARK), 15.5)  # .lead 1.08rem
+    note = _paragraph_style(doc, "Note", size=10, colour=MUTED, italic=True)
+    note.paragraph_format.keep_with_next = True  # p.note { break-after: avoid }
+    _lines(_paragraph_style(doc, "Meta", font=SANS, size=9, colour=MUTED, after=10), 12.8)  # .88rem
+    _lines(_paragraph_style(doc, "Links", font=SANS, size=8, colour=MUTED, after=10), 12)  # .82rem
+    # .callout: a shaded box, items .25rem apart (the PDF sets its text in the body font; the Word
+    # house style keeps callouts in the sans, tests/test_docx_fonts.py)
+    callout = _paragraph_style(doc, "Callout", font=SANS, size=10, before=0, after=2.5)
     callout.paragraph_format.left_indent = Cm(0.3)
     callout.paragraph_format.right_indent = Cm(0.3)
+    # padding: 3mm 4mm: a rule in the box's own colour above and below, 8pt from the text (the
+    # shading fills that space), and 4px of brand colour on the left
     _shade(callout, PANEL)
+    _border(callout, "top", PANEL, size=4, space=8)
     _border(callout, "left", "123C69", size=24, space=8)
+    _border(callout, "bottom", PANEL, size=4, space=8)
     actions = _paragraph_style(doc, "Key Actions", "Callout")
     _shade(actions, ACCENT_SOFT)
+    _border(actions, "top", ACCENT_SOFT, size=4, space=8)
     _border(actions, "left", "E0A526", size=24, space=8)
+    _border(actions, "bottom", ACCENT_SOFT, size=4, space=8)
+    _lines(
+        _paragraph_style(
+            doc,
+            "Callout Title",
+            "Callout",
+            font=SANS,
+            size=8,
+            colour=BRAND_DARK,
+            bold=True,
+            before=0,
+            after=2.5,
+        ),
+        11.6,
+    )
+    doc.styles["Callout Title"].font.all_caps = True
     _paragraph_style(
-        doc, "Callout Title", "Callout", size=8, colour=BRAND_DARK, bold=True, before=4
-    ).font.all_caps = True
-    _paragraph_style(doc, "Figure Value", "Callout", size=18, colour=BRAND, bold=True, before=6, after=0)
-    _paragraph_style(doc, "Figure Label", "Callout", bold=True, after=2)
-    _paragraph_style(doc, "Table Text", font=SANS, size=9, after=0).paragraph_format.line_spacing = 1.1
+        doc, "Figure Value", "Callout", font=SANS, size=17, colour=BRAND, bold=True, before=6, after=0
+    )
+    _lines(doc.styles["Figure Value"], 18.7, "exact")  # line-height 1.1
+    _paragraph_style(doc, "Figure Label", "Callout", font=SANS, bold=True, before=3, after=3)
+    _paragraph_style(doc, "Table Text", font=SANS, size=8.5, before=0, after=0)
+    _lines(doc.styles["Table Text"], 12.3)  # 8.5pt at 1.45
     _paragraph_style(doc, "Table Heading", "Table Text", colour=RGBColor(0xFF, 0xFF, 0xFF), bold=True)
     _paragraph_style(doc, "Caption", font=SANS, size=8.5, colour=MUTED, italic=True)
-    _paragraph_style(doc, "Colophon", font=SANS, size=8, colour=MUTED, before=24)
-    _paragraph_style(doc, "Quote", size=10.5, colour=MUTED, italic=True)
-    _paragraph_style(doc, "List Paragraph", after=3)
+    _paragraph_style(doc, "Colophon", font=SANS, size=8, colour=MUTED, before=20)
+    _lines(doc.styles["Colophon"], 11.6)
+    _paragraph_style(doc, "Quote", size=10, colour=MUTED, italic=True)
+    # li { margin: .25rem 0 }: 2.5pt between items, the 10pt of the text around the list
+    items = _paragraph_style(doc, "List Paragraph", before=2.5, after=2.5)
+    for spacing in items.element.pPr.findall(qn("w:contextualSpacing")):
+        items.element.pPr.remove(spacing)
     toc_heading = _paragraph_style(
-        doc, "TOC Heading", font=SANS, size=18, colour=BRAND_DARK, bold=True, after=10
+        doc, "TOC Heading", font=SANS, size=18, colour=BRAND_DARK, bold=True, before=0, after=10
     )
     toc_heading.base_style = doc.styles["Normal"]
     text_width = section.page_width - section.left_margin - section.right_margin
@@ -255,9 +309,10 @@ def make() -> bytes:
             doc, f"TOC {level}", font=SANS, size=size, bold=bold, before=6 if bold else 1, after=1
         )
         toc.paragraph_format.left_indent = Cm(indent)
+        _lines(toc, size * 1.45)
         toc.paragraph_format.tab_stops.add_tab_stop(text_width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
     for name in ("Header", "Footer"):
-        _paragraph_style(doc, name, font=SANS, size=7.5, colour=MUTED, after=0)
+        _lines(_paragraph_style(doc, name, font=SANS, size=7.5, colour=MUTED, before=0, after=0), 10.9)
     link = doc.styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
     link.font.color.rgb = BRAND
     link.font.underline = True

@@ -36,6 +36,10 @@ PARAGRAPH_CLASSES = {
     "toc-title": "TOC Heading",
 }
 CONTAINER_STYLES = {"callout-actions": "Key Actions", "callout": "Callout", "colophon": "Colophon"}
+#: Containers whose paragraphs stay on one page (print.css: break-inside: avoid), each paragraph
+#: but the last kept with the next: a callout, and an objective, focus area or initiative (a
+#: heading, its text, its list), which the PDF moves whole to the next page rather than split.
+KEEP_TOGETHER = frozenset({"callout", "objective", "focus-area", "initiative"})
 # Fallbacks for styles a reference document may lack.
 FALLBACK = {
     "Key Actions": "Callout",

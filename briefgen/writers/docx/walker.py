@@ -53,6 +53,7 @@ from .styles import (
     HEADING_STYLES,
     HEADINGS,
     INLINE,
+    KEEP_TOGETHER,
     PARAGRAPH_CLASSES,
     Format,
     available_style,
@@ -336,7 +337,7 @@ class Walker:
                 (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
                 style,
             )
-            if "callout" in classes:
+            if classes & KEEP_TOGETHER:
                 self.keep_together(element, inner)
             elif self.summary and "lead-section" in classes:  # print.css hides its first paragraph
                 self.blocks(element, inner, skip=next(iter(element.iterchildren("p")), None))
