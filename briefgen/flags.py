@@ -158,15 +158,24 @@ LOOK_NAMES = (
     "embed_fonts",
     "strict",
 )
+
+
 #: How a brief looks, for build and batch alike; the commands take these as ``**look`` and hand
 #: them to their request unchanged, so both requests carry the same fields.
-LOOK = options(
-    click.option(
+def template_folders(name: str = "templates") -> Callable[..., Any]:
+    """``--templates DIR`` (repeatable): template folders searched before the built-in templates,
+    their ``locales/`` catalogues first; the value arrives as parameter ``name``."""
+    return click.option(
         "--templates",
+        name,
         multiple=True,
         type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="Template folder searched before the built-in templates (repeatable).",
-    ),
+    )
+
+
+LOOK = options(
+    template_folders(),
     click.option(
         "--pdf-variant",
         type=click.Choice(["pdf/ua-1", "pdf/a-3b"]),

@@ -11,19 +11,13 @@ from pathlib import Path
 
 import click
 
-from .flags import content_option, handle_errors
+from .flags import content_option, handle_errors, template_folders
 from .paths import builtin_content
 
 
 @click.command()
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--templates",
-    "folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Template folder searched before the built-in templates (repeatable).",
-)
+@template_folders("folders")
 @handle_errors
 def validate(path: Path | None, folders: tuple[Path, ...]) -> None:
     """Check a content file or folder; report every problem with file:line:col.
@@ -63,20 +57,14 @@ def audiences(content: Path | None) -> None:
 
 @click.command()
 @content_option
-@click.option(
-    "--templates",
-    "template_folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Template folder whose locales/ catalogues come first (repeatable).",
-)
+@template_folders("folders")
 @handle_errors
-def languages(content: Path | None, template_folders: tuple[Path, ...]) -> None:
+def languages(content: Path | None, folders: tuple[Path, ...]) -> None:
     """List the languages briefs can be written in, and how complete each one is."""
     from .languages import coverage
     from .render import template_dirs
 
-    rows = coverage(template_dirs(template_folders), content or builtin_content())
+    rows = coverage(template_dirs(folders), content or builtin_content())
     click.echo(f"{'language':<10} {'name':<22} {'labels (catalogue)':<20} content")
     for row in rows:
         labels = f"{row.messages}/{row.messages_total} ({100 * row.messages // max(row.messages_total, 1)}%)"
@@ -110,13 +98,7 @@ def templates() -> None:
 
 
 @templates.command("list")
-@click.option(
-    "--templates",
-    "folders",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="User template folder, searched first (repeatable).",
-)
+@template_folders("folders")
 @handle_errors
 def templates_list(folders: tuple[Path, ...]) -> None:
     """Show each template, where it comes from, what it extends and its blocks.

@@ -133,13 +133,14 @@ def available(source: Path | tuple[Path, ...]) -> list[str]:
     return sorted(tags)
 
 
-def content_in(source: Path | tuple[Path, ...], tag: str) -> Translated:
-    """Load ``source`` and overlay its ``tag`` translation; raise :class:`ContentError` on any problem.
+def content_in(source: Path | tuple[Path, ...], tag: str, loaded: Loaded | None = None) -> Translated:
+    """Load ``source`` (unless ``loaded`` is it, already read) and overlay its ``tag`` translation;
+    raise :class:`ContentError` on any problem.
 
     The source is validated on its own first, so a problem in the source is never
     reported as the translation's.
     """
-    loaded = load(source)
+    loaded = load(source) if loaded is None else loaded
     if loaded.problems:
         raise ContentError(loaded.problems)
     result = Translated(language=tag, loaded=loaded)
@@ -396,15 +397,16 @@ def validated(source: Path | tuple[Path, ...], tag: str | None) -> InLanguage:
     ``untranslated`` is empty when the brief is in the source language or the
     translation is complete.
     """
-    from .validate import Content, problems_from_model, validate
+    from .validate import Content, checked, problems_from_model
 
-    content = validate(source)  # the source on its own: its problems are reported as its own
+    loaded = load(source)  # read once: validated on its own first, then overlaid
+    content = checked(loaded)  # the source's problems are reported as its own
     own = content.strategy.strategy.language
     if tag is None:
         return InLanguage(content, own, [], frozenset())
     if tag.split("-")[0].lower() == own.split("-")[0].lower():
         return InLanguage(content, tag, [], frozenset())  # same language, perhaps other formats: no overlay
-    translated = content_in(source, tag)
+    translated = content_in(source, tag, loaded)
     strategy, problems = problems_from_model(translated.loaded)
     if problems or strategy is None:
         raise ContentError(problems)

@@ -175,7 +175,11 @@ def validate(source: Path | tuple[Path, ...], *, templates: tuple[Path, ...] | N
     With ``templates`` (user template folders, possibly none), also check that every
     audience has a template in them or among the built-in templates.
     """
-    loaded = load(source)
+    return checked(load(source), templates=templates)
+
+
+def checked(loaded: Loaded, *, templates: tuple[Path, ...] | None = None) -> Content:
+    """Validate content already loaded (:func:`validate` without the read)."""
     if loaded.problems:
         raise ContentError(loaded.problems)
     strategy, problems = problems_from_model(loaded)

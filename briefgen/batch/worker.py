@@ -47,11 +47,9 @@ class Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         from .. import writers
-        from ..validate import validate
 
         self.settings = settings
         self.request = request = settings.request
-        self.strategy = validate(request.content).strategy
         self.languages: dict[str | None, InLanguage] = {}
         self.options = writers.options_for(request, settings.source_date_epoch)
         self.groups: OrderedDict[Group, dict[str, GroupWriter]] = OrderedDict()
