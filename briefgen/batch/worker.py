@@ -55,6 +55,10 @@ class Worker:
         self.groups: OrderedDict[Group, dict[str, GroupWriter]] = OrderedDict()
         # what the formats keep for the worker's life (the Word writer's LibreOffice): see close()
         self.kept = contextlib.ExitStack()
+        # read and checked before the first task: a worker that cannot read the content fails to start,
+        # and the batch's default language is ready under its tag, as the rows name it
+        first = self.content(request.language)
+        self.languages.setdefault(first.language, first)
         self.kept.enter_context(writers.held(request.formats, self.options))
 
     def close(self) -> None:
