@@ -35,7 +35,9 @@ class Preview:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def get(self, path: str, host: str | None = None, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    def get(
+        self, path: str, host: str | None = None, method: str = "GET"
+    ) -> tuple[int, dict[str, str], bytes]:
         """Send ``path`` as it is (no normalising) with Host ``host``; status, headers, body."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
@@ -66,7 +68,8 @@ def wait_until(check: Callable[[], object], seconds: float, step: float = 0.02) 
 @contextlib.contextmanager
 def running(content: Path, *flags: str) -> Iterator[Preview]:
     """``briefgen preview --content CONTENT --no-open --port 0 FLAGS`` until the block ends."""
-    command = [sys.executable, "-m", "briefgen", "preview", "--content", str(content), "--no-open", "--port", "0"]
+    command = [sys.executable, "-m", "briefgen", "preview", "--content", str(content), "--no-open"]
+    command += ["--port", "0"]
     process = subprocess.Popen(
         [*command, *flags],
         stdout=subprocess.PIPE,

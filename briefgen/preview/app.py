@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .choices import Choice, Refused, parse
+from .choices import MAX_QUERY, Choice, Refused, parse
 from .state import State
 
 PAGE_CSP = (
@@ -99,7 +99,9 @@ def create(state: State, choose: Callable[[Choice], None], host: str, port: int,
         query = request.scope.get("query_string", b"").decode("latin-1")
         if query:
             try:
-                items = parse_qsl(query, keep_blank_values=True, max_num_fields=20, strict_parsing=True)
+                if len(query) > MAX_QUERY:
+                    raise Refused(f"the query is longer than {MAX_QUERY} characters")
+                items = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
                 with state.lock:
                     current, offered = state.choice, state.menu
                 choice = parse(query, items, offered, current)

@@ -118,6 +118,8 @@ def parse(query: str, items: list[tuple[str, str]], offered: Menu, current: Choi
     :class:`Refused` when a parameter is unknown, repeated, too long or not offered."""
     if len(query) > MAX_QUERY:
         raise Refused(f"the query is longer than {MAX_QUERY} characters")
+    if len(items) > 4 * len(PARAMETERS):
+        raise Refused(f"{len(items)} parameters; the switchers are {', '.join(PARAMETERS)}")
     given: dict[str, list[str]] = {}
     for key, value in items:
         if key not in PARAMETERS:
