@@ -87,7 +87,7 @@ def menu(strategy: Any, languages: list[str], stakeholders: list[Stakeholder]) -
     own = strategy.strategy.language
     tags = [own, *(tag for tag in languages if tag != own)]
     return Menu(
-        audiences=tuple((key, aud.brief_title) for key, aud in strategy.audiences.items()),
+        audiences=tuple((key, aud.label) for key, aud in strategy.audiences.items()),
         focus=tuple((area.id, area.short_title or area.title) for area in strategy.focus_areas),
         regions=tuple((region.id, region.name) for region in strategy.regions),
         languages=tuple((tag, tag) for tag in tags),

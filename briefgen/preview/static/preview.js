@@ -12,6 +12,9 @@ let switchersSet = false;
 
 function $(id) { return document.getElementById(id); }
 
+// A switcher by name (not form.elements[name]: "length" is the number of the form's elements).
+function field(name) { return $("switchers").querySelector(`[name="${name}"]`); }
+
 function option(select, value, label) {
   const item = document.createElement("option");
   item.value = value;
@@ -20,37 +23,50 @@ function option(select, value, label) {
 }
 
 function fillSwitchers(data) {
-  const form = $("switchers");
-  for (const name of ["audience", "focus", "region", "length", "language"]) {
-    for (const [value, label] of data[name]) option(form.elements[name], value, label);
+  for (const name of ["audience", "region", "length", "language"]) {
+    for (const [value, label] of data[name]) option(field(name), value, label);
   }
-  for (const person of data.stakeholder) option(form.elements.stakeholder, person.id, person.label);
+  for (const [value, label] of data.focus) {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "focus";
+    box.value = value;
+    const item = document.createElement("label");
+    item.append(box, ` ${label}`);
+    $("focus-list").appendChild(item);
+  }
+  for (const person of data.stakeholder) option(field("stakeholder"), person.id, person.label);
 }
 
 function setSwitchers(choice) {
-  const form = $("switchers");
   for (const name of ["audience", "region", "length", "language", "stakeholder"]) {
-    const select = form.elements[name];
+    const select = field(name);
     if (name === "language" && !choice.language) { select.selectedIndex = 0; continue; }
     select.value = choice[name] || "";
   }
-  const focus = (choice.focus || "").split(",");
-  for (const item of form.elements.focus.options) item.selected = focus.includes(item.value);
+  setFocus((choice.focus || "").split(","));
+}
+
+function focusBoxes() { return [...document.querySelectorAll('#focus-list input[name="focus"]')]; }
+
+function setFocus(chosen) {
+  for (const box of focusBoxes()) box.checked = chosen.includes(box.value);
+  const count = focusBoxes().filter((b) => b.checked).length;
+  $("focus").querySelector("summary").textContent = count ? `Focus: ${count} chosen` : "Focus: all";
 }
 
 function choose(event) {
-  const form = $("switchers");
   const params = new URLSearchParams();
   if (event && event.target.name === "stakeholder" && event.target.value) {
     const person = menu.stakeholder.find((p) => p.id === event.target.value);
-    if (person.audience) form.elements.audience.value = person.audience;
-    form.elements.region.value = person.region;
-    for (const item of form.elements.focus.options) item.selected = person.focus.includes(item.value);
-    if (person.language) form.elements.language.value = person.language;
+    if (person.audience) field("audience").value = person.audience;
+    field("region").value = person.region;
+    setFocus(person.focus);
+    if (person.language) field("language").value = person.language;
   }
-  params.set("audience", form.elements.audience.value);
-  params.set("focus", [...form.elements.focus.selectedOptions].map((o) => o.value).join(","));
-  for (const name of ["region", "length", "language", "stakeholder"]) params.set(name, form.elements[name].value);
+  params.set("audience", field("audience").value);
+  params.set("focus", focusBoxes().filter((b) => b.checked).map((b) => b.value).join(","));
+  for (const name of ["region", "length", "language", "stakeholder"]) params.set(name, field(name).value);
   location.search = params.toString();
 }
 
