@@ -5,9 +5,14 @@ place (a template error knows its file and line only: ``file:line: message``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..errors import BriefgenError, ContentError
+
+#: ``audience 'x': format y: FILE:LINE: message`` as the build words a template error: the place
+#: goes first in the preview, the context after the message.
+PLACED = re.compile(r"^(?P<context>(?:[a-z]+ [^:]+: )+)(?P<place>[^\s:][^:]*:\d+(?::\d+)?): (?P<message>.*)$")
 
 #: Most lines one failure shows (a content file can have thousands of problems).
 MAX_LINES = 50
@@ -23,7 +28,16 @@ def lines(error: BaseException) -> list[str]:
         found = [f"internal error: {type(error).__name__}: {error}"]
     if len(found) > MAX_LINES:
         found = [*found[:MAX_LINES], f"... and {len(found) - MAX_LINES:,} more"]
-    return [shorter(line) for line in found]
+    return [shorter(place_first(line)) for line in found]
+
+
+def place_first(line: str) -> str:
+    """``audience 'x': file:12: message`` as ``file:12: message (audience 'x')``."""
+    match = PLACED.match(line)
+    if match is None:
+        return line
+    context = match["context"].rstrip(": ").replace(": ", ", ")
+    return f"{match['place']}: {match['message']} ({context})"
 
 
 def shorter(line: str) -> str:

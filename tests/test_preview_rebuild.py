@@ -1,0 +1,71 @@
+"""The preview's rebuild in process, without a server: a template error becomes one overlay line
+with its file and line first, the last good brief stays, and the fix clears the problems; the
+switchers' query becomes a choice only with ids the content offers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from briefgen.paths import builtin_content
+from briefgen.preview.choices import Choice, Menu, Refused, parse
+from briefgen.preview.rebuild import Rebuilder, Settings
+from briefgen.preview.state import State
+
+GOOD = '{% extends "builtin/business.html.j2" %}\n'
+BROKEN = GOOD + "{% block cover %}\n<p>{{ 1 // 0 }}</p>\n{% endblock %}\n"
+
+
+def rebuilder(folder: Path, said: list[str]) -> Rebuilder:
+    settings = Settings(content=(builtin_content(),), look={"templates": (folder,)})
+    return Rebuilder(settings, State(choice=Choice(""), menu=Menu((), (), (), ())), said.append)
+
+
+def test_a_template_error_shows_its_file_and_line_over_the_last_good_brief_until_fixed(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    template = folder / "business.html.j2"
+    template.write_text(GOOD, encoding="utf-8")
+    said: list[str] = []
+    preview = rebuilder(folder, said)
+    assert preview.rebuild("first")
+    good = preview.state.file("brief.html")
+    assert good is not None and b"Opening markets abroad" in good
+    assert preview.state.choice.audience == "business"  # the content's first audience
+
+    template.write_text(BROKEN, encoding="utf-8")
+    assert not preview.rebuild("changed")
+    assert preview.state.problems == [
+        "templates/business.html.j2:3: ZeroDivisionError: integer division or modulo by zero "
+        "(audience 'business')"
+    ]
+    assert f"error: {preview.state.problems[0]}" in said
+    assert preview.state.file("brief.html") == good
+
+    template.write_text(GOOD, encoding="utf-8")
+    assert preview.rebuild("fixed")
+    assert preview.state.problems == []
+    assert preview.state.outputs["brief.html"].generation == 3
+
+
+def test_a_query_becomes_a_choice_of_offered_ids_only() -> None:
+    offered = Menu(
+        audiences=(("business", "Businesses"), ("government", "Governments")),
+        focus=(("cybersecurity", "Cyber"), ("infrastructure", "Infra")),
+        regions=(("western-balkans", "Western Balkans"),),
+        languages=(("en", "en"), ("fr", "fr")),
+    )
+    start = Choice("business")
+    items = [
+        ("audience", "government"),
+        ("focus", "cybersecurity,infrastructure,cybersecurity"),
+        ("region", ""),
+    ]
+    chosen = parse("x", items, offered, start)
+    assert chosen == Choice("government", ("cybersecurity", "infrastructure"), None)
+    assert parse("x", [("language", "fr"), ("length", "summary")], offered, chosen).language == "fr"
+    with pytest.raises(Refused, match="stakeholder: unknown value 'ana'; choose from: none"):
+        parse("x", [("stakeholder", "ana")], offered, start)
