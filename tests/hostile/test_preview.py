@@ -145,3 +145,23 @@ def test_a_path_is_never_read_from_the_file_system(preview: Preview, tmp_path: P
     """Every route is a fixed name; a file next to the content is not reachable by any name."""
     status, _headers, _body = preview.get("/stakeholders.example.csv")
     assert status == 404
+
+
+@pytest.mark.parametrize(
+    ("host", "is_loopback"),
+    [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("[::1]", True), ("localhost", True),
+     ("0.0.0.0", False), ("::", False), ("192.168.1.4", False), ("example.org", False)],
+)  # fmt: skip
+def test_only_loopback_addresses_go_without_a_warning(host: str, is_loopback: bool) -> None:
+    from briefgen.preview.server import loopback
+
+    assert loopback(host) is is_loopback
+
+
+def test_a_non_loopback_host_adds_only_itself_with_the_port() -> None:
+    from briefgen.preview.app import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1", 8000) == {"127.0.0.1:8000", "localhost:8000", "[::1]:8000"}
+    assert "192.168.1.4:8000" in allowed_hosts("192.168.1.4", 8000)
+    assert "[fd00::1]:8000" in allowed_hosts("fd00::1", 8000)
+    assert not any(name.endswith(":80") or ":" not in name for name in allowed_hosts("0.0.0.0", 8000))
