@@ -96,8 +96,20 @@ def say(text: str) -> None:
         click.secho(line, err=True, fg="red" if line.startswith("error:") else None)
 
 
+def needs() -> None:
+    """A usage error when the preview's libraries (the ``preview`` extra) are not installed."""
+    import importlib.util
+
+    missing = [
+        name for name in ("starlette", "uvicorn", "watchfiles") if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise UsageError(f"briefgen preview needs {', '.join(missing)}: pip install 'briefgen[preview]'")
+
+
 def run(settings: Settings, host: str, port: int, open_browser: bool) -> None:
     """Run the preview until interrupted."""
+    needs()
     import uvicorn
 
     from . import app, browser, watch
