@@ -13,12 +13,13 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .worker import Done, Job
 
-STOP_S = 5.0
+STOP_S = 3.0
 
 
 class Process:
@@ -37,6 +38,7 @@ class Process:
         self.process.start()
         child.close()
         self.busy = 0  # the generation the worker is building, 0 when idle
+        self.stopping = False
         self.lock = threading.Lock()
         self.answer = answer
         self.reader = threading.Thread(target=self._read, name=f"preview-{name}", daemon=True)
@@ -46,8 +48,9 @@ class Process:
         while True:
             try:
                 done = self.conn.recv()
-            except (EOFError, OSError):
-                self.answer(f"the {self.name} worker stopped")
+            except (EOFError, OSError, TypeError):  # TypeError: the pipe was closed under the read
+                if not self.stopping:
+                    self.answer(f"the {self.name} worker stopped")
                 return
             with self.lock:
                 if self.busy == done.generation:
@@ -67,16 +70,28 @@ class Process:
             self.busy = job.generation
             self.conn.send(job)
 
-    def stop(self) -> None:
-        """Close the pipe (the worker ends, and its LibreOffice with it); kill it if it lingers."""
+    def ask_to_stop(self) -> None:
+        """Interrupt the job in progress and close the pipe: the worker ends (and its LibreOffice,
+        whose client ends when its input closes)."""
+        with self.lock:
+            self.wanted.value = 2**62
+            if self.busy and self.process.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.process.pid, signal.SIGUSR1)
+        self.stopping = True
         with contextlib.suppress(OSError):
             self.conn.send(None)
-        with contextlib.suppress(OSError):
-            self.conn.close()
-        self.process.join(STOP_S)
+
+    def stop(self, until: float | None = None) -> None:
+        """Ask the worker to stop; kill it if it is still there at ``until`` (monotonic time)."""
+        self.ask_to_stop()
+        self.process.join(max((until or time.monotonic() + STOP_S) - time.monotonic(), 0.01))
         if self.process.is_alive():
             self.process.kill()
             self.process.join(STOP_S)
+        self.reader.join(1)
+        with contextlib.suppress(OSError):
+            self.conn.close()
 
 
 class Workers:
@@ -97,5 +112,9 @@ class Workers:
             process.submit(job)
 
     def stop(self) -> None:
+        """Stop every worker at once, waiting at most :data:`STOP_S` for them all."""
+        until = time.monotonic() + STOP_S
         for process in self.processes.values():
-            process.stop()
+            process.ask_to_stop()
+        for process in self.processes.values():
+            process.stop(until)
