@@ -69,3 +69,55 @@ def test_a_query_becomes_a_choice_of_offered_ids_only() -> None:
     assert parse("x", [("language", "fr"), ("length", "summary")], offered, chosen).language == "fr"
     with pytest.raises(Refused, match="stakeholder: unknown value 'ana'; choose from: none"):
         parse("x", [("stakeholder", "ana")], offered, start)
+
+
+def test_a_newer_job_interrupts_a_pdf_rebuild_in_progress(tmp_path: Path) -> None:
+    """A real PDF worker: a long brief in progress is interrupted by a newer job, whose PDF comes at once."""
+    import threading
+    import time
+
+    from briefgen import limits
+    from briefgen.build import BuildRequest
+    from briefgen.preview.background import Workers
+    from briefgen.preview.worker import Done, Job
+    from briefgen.render import Rendered
+
+    answers: list[Done | str] = []
+    arrived = threading.Event()
+
+    def answer(done: Done | str) -> None:
+        answers.append(done)
+        arrived.set()
+
+    def job(generation: int, paragraphs: int) -> Job:
+        body = "".join(f"<p>Paragraph {n} of generation {generation}.</p>" for n in range(paragraphs))
+        html = f"<!DOCTYPE html><html lang='en'><head><title>t</title></head><body>{body}</body></html>"
+        document = Rendered(html=html, title="t", language="en", template="business.html.j2")
+        return Job(
+            generation,
+            BuildRequest(content=builtin_content(), out=tmp_path),
+            document,
+            None,
+            limits.current(),
+        )
+
+    workers = Workers(("pdf",), tmp_path, answer)
+    try:
+        workers.submit(job(1, 5))  # warm: WeasyPrint loaded, the first PDF made
+        assert arrived.wait(120) and isinstance(answers[-1], Done) and answers[-1].data
+        arrived.clear()
+        workers.submit(job(2, 30_000))  # hundreds of pages: many seconds
+        time.sleep(1.0)
+        started = time.monotonic()
+        workers.submit(job(3, 5))
+        while not any(isinstance(a, Done) and a.generation == 3 for a in answers):
+            assert time.monotonic() - started < 60, answers
+            time.sleep(0.05)
+        took = time.monotonic() - started
+    finally:
+        workers.stop()
+    second = [a for a in answers if isinstance(a, Done) and a.generation == 2]
+    assert second and second[0].cancelled and second[0].data is None
+    third = next(a for a in answers if isinstance(a, Done) and a.generation == 3)
+    assert third.data is not None and third.data.startswith(b"%PDF")
+    print(f"the newer PDF came {took:.2f} s after its job")
