@@ -56,6 +56,10 @@ function setFocus(chosen) {
 }
 
 function choose(event) {
+  if (event && event.target.name === "focus") {  // several boxes: the choice is made when the list closes
+    setFocus(focusBoxes().filter((b) => b.checked).map((b) => b.value));
+    return;
+  }
   const params = new URLSearchParams();
   if (event && event.target.name === "stakeholder" && event.target.value) {
     const person = menu.stakeholder.find((p) => p.id === event.target.value);
@@ -126,6 +130,7 @@ function update(snapshot) {
   const pages = snapshot.files["pages.pdf"];
   const note = $("word-note");
   note.hidden = pages.available || !pages.note;
+  $("frame-word").hidden = !pages.available;
   note.textContent = pages.available ? "" : `The Word brief's pages cannot be shown: ${pages.note}.`;
   problems(snapshot.problems);
   status(snapshot);
@@ -146,5 +151,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   menu = await answer.json();
   fillSwitchers(menu);
   $("switchers").addEventListener("change", choose);
+  let focusAtOpen = "";
+  $("focus").addEventListener("toggle", () => {
+    const now = focusBoxes().filter((b) => b.checked).map((b) => b.value).join(",");
+    if ($("focus").open) focusAtOpen = now;
+    else if (now !== focusAtOpen) choose(null);
+  });
   connect();
 });
