@@ -118,6 +118,14 @@ def test_a_saved_title_shows_in_the_html_first_and_the_page_keeps_its_place(
     assert page.execute_script("return document.getElementById('frame-html').contentWindow.scrollY") == 1800
 
 
+def test_links_to_other_sites_open_in_a_new_tab(page: Any) -> None:
+    targets = page.execute_script(
+        "return [...document.getElementById('frame-html').contentDocument"
+        ".querySelectorAll('a[href^=\"https:\"]')].map((a) => a.target + ' ' + a.rel)"
+    )
+    assert targets and set(targets) == {"_blank noopener noreferrer"}
+
+
 def test_the_pdf_and_word_tabs_follow(page: Any, preview: Preview) -> None:
     html_generation = generation(page, "frame-html")
     page.find_element("id", "tab-pdf").click()

@@ -35,7 +35,8 @@ PAGE_CSP = (
 #: The brief runs no script (the HTML writer removed them); its styles, images and fonts are inline.
 BRIEF_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin allow-popups"
+    "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin allow-popups "
+    "allow-popups-to-escape-sandbox"
 )
 COMMON_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -83,6 +83,16 @@ function showTab(pane) {
   document.body.dataset.tab = pane;
 }
 
+// The brief's own links to other sites open in a new tab (the frame may only show this server).
+function outward(frame) {
+  try {
+    for (const link of frame.contentDocument.querySelectorAll('a[href^="http:"], a[href^="https:"]')) {
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+  } catch (e) { /* not loaded */ }
+}
+
 function reload(name, generation) {
   const frame = $(frames[name]);
   const url = `/${name}?v=${generation}`;
@@ -91,6 +101,7 @@ function reload(name, generation) {
     try { x = frame.contentWindow.scrollX; y = frame.contentWindow.scrollY; } catch (e) { /* first load */ }
     frame.addEventListener("load", () => {
       try { frame.contentWindow.scrollTo(x, y); } catch (e) { /* nothing to keep */ }
+      outward(frame);
       document.body.dataset.htmlLoaded = String(generation);
     }, { once: true });
   }
