@@ -25,6 +25,7 @@ GOALS: tuple[Goal, ...] = (
     ("batch_s_per_1000", "batch, per 1000 stakeholders", "<=", 90.0),
     ("batch_speedup", "batch speedup vs naive loop", ">=", 10.0),
     ("batch_peak_rss_mb", "batch peak RSS (MB)", "<=", 1024.0),
+    ("preview_html_s", "preview: save to HTML served", "<=", 0.5),
 )
 
 
@@ -163,6 +164,8 @@ def table_rows(results: dict[str, Any], evaluated: dict[str, dict[str, Any]]) ->
         ("batch_naive_s_per_doc", "  naive loop, per stakeholder", " s"),
         ("batch_speedup", "  speedup vs naive loop", " x"),
         ("batch_peak_rss_mb", "  peak RSS, process tree", " MB"),
+        ("preview_html_s", "preview: save to HTML served", " s"),
+        ("preview_pdf_s", "preview: save to PDF served", " s"),
     )
     rows = [("measure", "value", "goal", "status")]
     for key, label, unit in shown:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import bench_naive_pdf, bench_pandoc, bench_typst
 from batch import batch_jobs, bench_batch
 from pipeline import bench_docx_pages, bench_help, bench_pipeline, business_html, cli_command
+from preview import bench_preview
 from report import Report, Settings, goals, machine, print_table, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +112,7 @@ def run(settings: Settings) -> Report:
         bench_typst(report, settings)
         bench_help(report, settings, cli)
         bench_batch(report, settings, cli, scratch)
+        bench_preview(report, settings, cli, scratch)
     report.results["pdf_vs_naive"] = ratio(report.results.get("pdf_s"), report.results.get("pdf_naive_s"))
     report.results["docx_vs_pandoc"] = ratio(
         report.results.get("docx_s"), report.results.get("docx_pandoc_s")

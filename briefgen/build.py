@@ -21,6 +21,7 @@ from .stakeholders import Stakeholder
 from .tailor import Length, Options
 
 if TYPE_CHECKING:
+    from .render import Rendered
     from .writers import WriteOptions
 
 
@@ -120,22 +121,18 @@ def build(request: BuildRequest) -> BuildResult:
     return result
 
 
-def _one_audience(
+def rendered(
     request: BuildRequest,
     strategy: Any,
-    content_digest: str,
     audience: str,
-    chosen: dict[str, Any],
     options: WriteOptions,
-    result: BuildResult,
     speaking: tuple[str, frozenset[str]],
-) -> list[tuple[Path, bytes, FileRecord]]:
-    """Tailor, render and write one audience's brief in memory, in every chosen format."""
-    from . import writers
+) -> Rendered:
+    """Tailor and render one audience's brief: the HTML document every writer starts from
+    (``speaking``: the brief's language and the texts left in the source language)."""
     from .render import render
     from .tailor import check_options, tailor
 
-    pending: list[tuple[Path, bytes, FileRecord]] = []
     tailoring = Options(
         audience=audience,
         focus=request.focus,
@@ -148,9 +145,26 @@ def _one_audience(
     check_options(strategy, tailoring)
     brief = tailor(strategy, tailoring)
     try:
-        document = render(brief, templates=request.templates, theme=options.theme)
+        return render(brief, templates=request.templates, theme=options.theme)
     except BriefgenError as exc:
         raise exc.within(f"audience {audience!r}") from exc
+
+
+def _one_audience(
+    request: BuildRequest,
+    strategy: Any,
+    content_digest: str,
+    audience: str,
+    chosen: dict[str, Any],
+    options: WriteOptions,
+    result: BuildResult,
+    speaking: tuple[str, frozenset[str]],
+) -> list[tuple[Path, bytes, FileRecord]]:
+    """Tailor, render and write one audience's brief in memory, in every chosen format."""
+    from . import writers
+
+    pending: list[tuple[Path, bytes, FileRecord]] = []
+    document = rendered(request, strategy, audience, options, speaking)
     stem = file_stem(request, audience)
     for name, write in chosen.items():
         where = f"audience {audience!r}, format {name}"

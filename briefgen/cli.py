@@ -407,6 +407,70 @@ def send(
         raise click.exceptions.Exit(1)
 
 
+@main.command()
+@CONTENT_MANY
+@click.option("--audience", type=Identifier(), default=None, help="Audience shown first (default: first).")
+@click.option(
+    "--focus",
+    multiple=True,
+    type=IdentifierList(),
+    help="Focus-area id shown first; repeat or comma-separate for several.",
+)
+@click.option("--region", type=Identifier(), default=None, help="Region id shown first.")
+@LENGTH
+@LANGUAGE
+@LOOK
+@click.option(
+    "--stakeholders",
+    "stakeholder_list",
+    metavar="LIST",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Stakeholder list (CSV or YAML) whose people the page's stakeholder switcher offers.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (anything but loopback lets others read the brief; a warning says so).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one).")
+@click.option("--no-open", is_flag=True, help="Do not open the browser.")
+@handle_errors
+def preview(
+    content: tuple[Path, ...],
+    audience: str | None,
+    focus: tuple[tuple[str, ...], ...],
+    region: str | None,
+    length: str,
+    language: str | None,
+    stakeholder_list: Path | None,
+    host: str,
+    port: int,
+    no_open: bool,
+    **look: Any,
+) -> None:
+    """Show the brief in the browser and rebuild it on every save (HTML at once, then PDF and Word).
+
+    Watches the content, the template folders, the theme, the reference document, the
+    stakeholder list and briefgen.toml. Serves only 127.0.0.1 on a free port by default; the
+    page's switchers choose audience, focus areas, region, length, language and stakeholder.
+    """
+    from .preview.choices import Choice
+    from .preview.server import run, settings_from
+
+    ctx = click.get_current_context()
+    choice = Choice(
+        audience=audience or "",
+        focus=tuple(dict.fromkeys(f for group in focus for f in group)),
+        region=region,
+        length=length,
+        language=language,
+    )
+    settings = settings_from(ctx, content or (builtin_content(),), look, choice, stakeholder_list)
+    run(settings, host, port, open_browser=not no_open)
+
+
 for command in INFORMATION:
     main.add_command(command)
 

@@ -15,6 +15,7 @@
 #                                      contents page numbers and open without a prompt
 #                                      (--docx-pages); the tests lay Word files out with it
 #                                      (installed with --test; optional otherwise)
+#   chromium chromium-driver           headless browser the preview tests drive (installed with --test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ extras=""
 packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils"
 for flag in "$@"; do
   case "$flag" in
-    --test) extras="$extras,test"; packages="$packages libreoffice-writer-nogui python3-uno" ;;
+    --test) extras="$extras,test"; packages="$packages libreoffice-writer-nogui python3-uno chromium chromium-driver" ;;
     --bench) extras="$extras,bench" ;;
     *) echo "setup: unknown option $flag (use --test and/or --bench)" >&2; exit 2 ;;
   esac

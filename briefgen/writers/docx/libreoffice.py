@@ -302,6 +302,25 @@ class Office:
             return None
         return count, page
 
+    def pdf(self, docx: bytes) -> bytes:
+        """LibreOffice's PDF of ``docx``: its pages as LibreOffice lays them out."""
+        if self.process is None:
+            self.start()
+        assert self.folder is not None
+        self.serial += 1
+        path = self.folder / "work" / f"brief-{self.serial}.docx"
+        out = path.with_suffix(".pdf")
+        path.write_bytes(docx)
+        try:
+            answer = self.call({"op": "pdf", "path": str(path), "out": str(out)})
+            if not answer.get("ok"):
+                raise OfficeError(str(answer.get("error") or "LibreOffice could not export the brief"))
+            return out.read_bytes()
+        finally:
+            for made in (path, out):
+                with contextlib.suppress(OSError):
+                    made.unlink()
+
     def holds(self, layout: Layout) -> bool:
         """Whether the document ``layout`` kept is still open in this LibreOffice."""
         return layout.token is not None and self.process is not None and layout.generation == self.generation
@@ -358,6 +377,19 @@ def lay_out(docx: bytes, bookmarks: list[str], keep: bool = False) -> Layout | N
         return None
     found.failures = 0
     return layout
+
+
+def pdf_of(docx: bytes) -> bytes | None:
+    """LibreOffice's PDF of ``docx`` from this process's LibreOffice; None when there is none or
+    it could not (with one warning)."""
+    found = office()
+    if found is None:
+        return None
+    try:
+        return found.pdf(docx)
+    except OfficeError as exc:
+        warn("LibreOffice could not make a PDF of the Word brief (%s)", exc)
+        return None
 
 
 def release(layout: Layout) -> None:

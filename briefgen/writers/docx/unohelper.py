@@ -15,6 +15,8 @@ per line:
   document, replace each ``OLD`` by ``NEW`` (keeping each run's formatting), answer the page
   count and bookmark ``B``'s page (``{"ok": true, "count": N, "page": P}``), then put the old
   text back;
+* ``{"op": "pdf", "path": P, "out": O}``: load the .docx at ``P`` as for ``pages`` and export
+  LibreOffice's PDF of it to ``O`` (the preview's Word tab), answering ``{"ok": true}``;
 * ``{"op": "close", "token": T}`` and ``{"op": "quit"}``.
 
 A failure is ``{"ok": false, "error": "..."}``. When standard input closes (briefgen ended,
@@ -182,6 +184,17 @@ class Helper:
             for place, old in reversed(changed):
                 place.setString(old)
 
+    def pdf(self, request):
+        import uno
+
+        document = self.load(request["path"])
+        try:
+            export = (_property("FilterName", "writer_pdf_Export"),)
+            document.storeToURL(uno.systemPathToFileUrl(request["out"]), export)
+            return {"ok": True}
+        finally:
+            document.close(True)
+
     def close(self, request):
         document = self.kept.pop(request["token"], None)
         if document is not None:
@@ -220,7 +233,7 @@ def main():
             print(json.dumps({"ok": True}), flush=True)
             return
         try:
-            answer = getattr(helper, op)(request) if op in ("pages", "count", "close") else None
+            answer = getattr(helper, op)(request) if op in ("pages", "count", "pdf", "close") else None
             if answer is None:
                 answer = {"ok": False, "error": f"unknown request {op!r}"}
         except Exception as exc:
