@@ -14,7 +14,12 @@ from typing import Any
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.numbering import CT_Num
-from docx.shared import Cm
+from docx.shared import Cm, Emu
+from lxml.etree import SubElement
+
+from .wml import W_R, W_T, W_VAL, XML_SPACE, add_text, paragraph_property, run_property, trim, w
+
+R_ID = qn("r:id")
 
 BULLETS = ("•", "◦", "▪")
 NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
@@ -95,9 +100,9 @@ def _abstract(abstract_id: int, *, bullets: bool) -> Any:
 
 def set_numbering(paragraph: Any, num_id: int, level: int) -> None:
     """Make ``paragraph`` an item of numbering instance ``num_id`` at ``level``."""
-    numpr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
-    numpr.get_or_add_ilvl().val = level
-    numpr.get_or_add_numId().val = num_id
+    numpr = paragraph_property(paragraph._p, "numPr")
+    SubElement(numpr, w("ilvl"), {W_VAL: str(level)})
+    SubElement(numpr, w("numId"), {W_VAL: str(num_id)})
 
 
 # ----- fields ------------------------------------------------------------------------------------
@@ -105,21 +110,16 @@ def set_numbering(paragraph: Any, num_id: int, level: int) -> None:
 
 def field_char(paragraph: Any, kind: str) -> None:
     """A run holding a field character: ``begin`` (marked dirty), ``separate`` or ``end``."""
-    run = paragraph.add_run()
-    char = OxmlElement("w:fldChar")
-    char.set(qn("w:fldCharType"), kind)
+    attributes = {w("fldCharType"): kind}
     if kind == "begin":
-        char.set(qn("w:dirty"), "true")
-    run._r.append(char)
+        attributes[w("dirty")] = "true"
+    SubElement(SubElement(paragraph._p, W_R), w("fldChar"), attributes)
 
 
 def field_code(paragraph: Any, text: str) -> None:
     """A run holding a field's instruction text, spaces kept."""
-    run = paragraph.add_run()
-    instr = OxmlElement("w:instrText")
-    instr.set(qn("xml:space"), "preserve")
+    instr = SubElement(SubElement(paragraph._p, W_R), w("instrText"), {XML_SPACE: "preserve"})
     instr.text = text
-    run._r.append(instr)
 
 
 def simple_field(paragraph: Any, instruction: str, shown: str) -> None:
@@ -127,7 +127,7 @@ def simple_field(paragraph: Any, instruction: str, shown: str) -> None:
     field_char(paragraph, "begin")
     field_code(paragraph, f" {instruction} ")
     field_char(paragraph, "separate")
-    paragraph.add_run(shown)
+    add_text(SubElement(paragraph._p, W_R), shown)
     field_char(paragraph, "end")
 
 
@@ -140,16 +140,11 @@ def _bookmark_id(name: str) -> str:
 
 
 def bookmark_start(paragraph: Any, name: str) -> None:
-    start = OxmlElement("w:bookmarkStart")
-    start.set(qn("w:id"), _bookmark_id(name))
-    start.set(qn("w:name"), name)
-    paragraph._p.append(start)
+    SubElement(paragraph._p, w("bookmarkStart"), {w("id"): _bookmark_id(name), w("name"): name})
 
 
 def bookmark_end(paragraph: Any, name: str) -> None:
-    end = OxmlElement("w:bookmarkEnd")
-    end.set(qn("w:id"), _bookmark_id(name))
-    paragraph._p.append(end)
+    SubElement(paragraph._p, w("bookmarkEnd"), {w("id"): _bookmark_id(name)})
 
 
 def hyperlink(
@@ -163,46 +158,36 @@ def hyperlink(
     italic: bool = False,
 ) -> None:
     """A link run: to a bookmark (``anchor``) or to an external relationship (``rid``)."""
-    link = OxmlElement("w:hyperlink")
     if anchor is not None:
-        link.set(qn("w:anchor"), anchor)
+        link = SubElement(paragraph._p, w("hyperlink"), {w("anchor"): anchor})
     else:
-        link.set(qn("r:id"), rid or "")
-    run = OxmlElement("w:r")
-    rpr = OxmlElement("w:rPr")
+        link = SubElement(paragraph._p, w("hyperlink"), {R_ID: rid or ""})
+    run = SubElement(link, W_R)
+    rpr = SubElement(run, w("rPr"))
     if style_id is not None:
-        rstyle = OxmlElement("w:rStyle")
-        rstyle.set(qn("w:val"), style_id)
-        rpr.append(rstyle)
+        SubElement(rpr, w("rStyle"), {W_VAL: style_id})
     if bold:
-        rpr.append(OxmlElement("w:b"))
+        SubElement(rpr, w("b"))
     if italic:
-        rpr.append(OxmlElement("w:i"))
-    run.append(rpr)
-    t = OxmlElement("w:t")
+        SubElement(rpr, w("i"))
+    t = SubElement(run, W_T)
     t.text = text
-    t.set(qn("xml:space"), "preserve")
-    run.append(t)
-    link.append(run)
-    paragraph._p.append(link)
+    t.set(XML_SPACE, "preserve")
 
 
-def keep_row_whole(row: Any, header: bool) -> None:
-    """Never split ``row`` across pages; a header row repeats on every page."""
-    trpr = row._tr.get_or_add_trPr()
-    trpr.append(OxmlElement("w:cantSplit"))
+def keep_row_whole(tr: Any, header: bool) -> None:
+    """Never split table row ``tr`` (a ``w:tr``, still empty) across pages; a header row repeats on
+    every page."""
+    trpr = tr.makeelement(w("trPr"), {})
+    tr.insert(0, trpr)
+    SubElement(trpr, w("cantSplit"))
     if header:
-        trpr.append(OxmlElement("w:tblHeader"))
+        SubElement(trpr, w("tblHeader"))
 
 
 def set_language(run: Any, tag: str) -> None:
     """Mark run ``run`` (a ``w:r``) as text in the language ``tag``."""
-    properties = run.get_or_add_rPr()
-    for old in properties.findall(qn("w:lang")):
-        properties.remove(old)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), tag)
-    properties.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
+    run_property(run, "lang").attrib[W_VAL] = tag
 
 
 def trim_paragraph(p: Any) -> None:
@@ -210,25 +195,22 @@ def trim_paragraph(p: Any) -> None:
 
     Works on ``w:t`` elements (links included) so pictures in the same runs stay.
     """
-    texts = p.xpath(".//w:t")
-    if texts:
-        texts[0].text = (texts[0].text or "").lstrip(" ")
-        texts[-1].text = (texts[-1].text or "").rstrip(" ")
-
-
-def ends_with_space(paragraph: Any) -> bool:
-    """Whether a paragraph ends with a space (or has no text yet): the next run needs none."""
-    texts = paragraph._p.xpath(".//w:t")
-    return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
+    trim(p)
 
 
 def number_paragraph(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
     """Number a list item paragraph and hang its indent (deeper for each level, inside a box)."""
     set_numbering(paragraph, num_id, level)
-    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1) + (0.3 if in_box else 0))
-    paragraph.paragraph_format.first_line_indent = Cm(-0.635)
+    ind = paragraph_property(paragraph._p, "ind")
+    ind.set(w("left"), _twips(Cm(0.635 * (level + 1) + (0.3 if in_box else 0))))
+    ind.set(w("hanging"), _twips(Cm(0.635)))
 
 
 def indent_like_item(paragraph: Any, level: int) -> None:
     """Indent a paragraph that continues a list item to the item's text."""
-    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1))
+    paragraph_property(paragraph._p, "ind").set(w("left"), _twips(Cm(0.635 * (level + 1))))
+
+
+def _twips(length: int) -> str:
+    """A length in EMU as WordprocessingML writes it in twips (python-docx's rounding)."""
+    return str(Emu(length).twips)
