@@ -9,7 +9,6 @@ and a stable order, so the same input with ``SOURCE_DATE_EPOCH`` gives the same 
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 from docx.oxml.ns import qn
@@ -25,7 +24,7 @@ from .document import (
 )
 from .fonts import prepare as prepare_fonts
 from .oxml import Numbering
-from .package import pack, unpack
+from .package import pack, parts_of
 from .reference import open_reference, reference_source
 from .sanitize import check_written
 from .styles import suppress_hyphenation
@@ -73,9 +72,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
     set_language(doc, document.language)
     properties(doc, tree, document, options.source_date_epoch)
     fonts = prepare_fonts(doc, options.embed_fonts)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    parts = unpack(buffer.getvalue())
+    parts = parts_of(doc)  # python-docx's members, not zipped and unzipped again
     fonts.embed(parts)
     check_written(parts)
     return pack(parts, options.source_date_epoch)

@@ -29,16 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Emu, Pt, RGBColor
-from docx.text.run import Run
+from docx.shared import Emu, Pt
 
 from ...theme import DEFAULT_COLOURS
 from .styles import Format, unboxed
+from .wml import RPR_ORDER, W_VAL, ordered, paragraph_property, properties, run_properties, run_property
 
 if TYPE_CHECKING:
     from .walker import Walker
 
-W_P, W_TBL, W_R = qn("w:p"), qn("w:tbl"), qn("w:r")
+W_P, W_TBL, W_R, W_COLOR = qn("w:p"), qn("w:tbl"), qn("w:r"), qn("w:color")
 W = nsdecls("w")
 MM = 1440 / 25.4  # twips in a millimetre
 EMU_MM = 36000  # EMU in a millimetre
@@ -235,16 +235,12 @@ def _apply(p: Any, look: Look, palette: Palette) -> None:
     shade = palette.over_brand(float(colour[5:])) if colour.startswith("soft:") else getattr(palette, colour)
     _colour_runs(p, shade)
     for r in p.iter(W_R):
-        font = Run(r, None).font  # type: ignore[arg-type]
         if look.size is not None:
-            font.size = Pt(look.size)
+            _size(r, look.size)
         if look.bold is not None:
-            font.bold = look.bold
+            _bold(r, look.bold)
         if look.tracking is not None:
-            r.rPr.insert_element_before(
-                parse_xml(f'<w:spacing {nsdecls("w")} w:val="{round(look.tracking * 20)}"/>'),
-                *_AFTER_SPACING,
-            )
+            run_property(r, "spacing", str(round(look.tracking * 20)))
     _spacing(p, before=look.before, after=look.after)
     if look.line is not None and look.size is not None:
         spacing = p.pPr.spacing
@@ -264,13 +260,27 @@ def _apply(p: Any, look: Look, palette: Palette) -> None:
 def _colour_runs(p: Any, colour: str) -> None:
     """Give every run of ``p`` that has no colour of its own yet the colour ``colour``."""
     for r in p.iter(W_R):
-        properties = r.get_or_add_rPr()
-        if properties.color is None:
-            properties.get_or_add_color().val = RGBColor.from_string(colour)
+        properties = run_properties(r)
+        if properties.find(W_COLOR) is None:
+            ordered(properties, W_COLOR, RPR_ORDER).set(W_VAL, colour)
+
+
+def _size(r: Any, points: float) -> None:
+    """Set run ``r`` in ``points`` (python-docx's half-points)."""
+    run_property(r, "sz", str(int(Emu(Pt(points)).pt * 2)))
+
+
+def _bold(r: Any, bold: bool) -> None:
+    """Set run ``r`` bold or explicitly not bold."""
+    element = run_property(r, "b")
+    if bold:
+        element.attrib.pop(W_VAL, None)
+    else:
+        element.set(W_VAL, "0")
 
 
 def _spacing(p: Any, before: float | None = None, after: float | None = None) -> None:
-    spacing = p.get_or_add_pPr().get_or_add_spacing()
+    spacing = paragraph_property(p, "spacing")
     if before is not None:
         spacing.set(qn("w:before"), str(round(before * 20)))
         spacing.set(qn("w:beforeAutospacing"), "0")
@@ -280,10 +290,10 @@ def _spacing(p: Any, before: float | None = None, after: float | None = None) ->
 
 
 def _indent(p: Any, left: float, right: float) -> None:
-    ind = p.get_or_add_pPr().get_or_add_ind()
+    ind = paragraph_property(p, "ind")
     ind.set(qn("w:left"), str(round(left + int(ind.get(qn("w:left"), "0")))))
     ind.set(qn("w:right"), str(round(right)))
-    tabs = p.pPr.find(qn("w:tabs"))
+    tabs = properties(p).find(qn("w:tabs"))
     for tab in tabs if tabs is not None else ():
         tab.set(qn("w:pos"), str(round(left + int(tab.get(qn("w:pos"))))))
 
@@ -379,7 +389,7 @@ def _figure_label(walker: Walker, label: Any, palette: Palette) -> None:
             walker.inline_element(paragraph, child, Format())
             if "figure-before" in (child.get("class") or "").split():
                 for r in (r for added in paragraph._p[start:] for r in added.iter(W_R)):
-                    Run(r, None).font.bold = False  # type: ignore[arg-type]
+                    _bold(r, False)
                     _colour_runs(r, palette.muted)
             if child.tail:
                 walker.text_run(paragraph, child.tail, Format())
@@ -406,7 +416,7 @@ def _figure_cell(walker: Walker, cell: Any, item: Any, palette: Palette) -> None
                 if "figure-value" in classes:  # print.css: 17pt, 13pt in a summary
                     size = 13 if walker.summary else 17
                 for r in (r for block in cell[before:] for r in block.iter(W_R)) if size else ():
-                    Run(r, None).font.size = Pt(size)  # type: ignore[arg-type]
+                    _size(r, size)
     finally:
         walker.target = outer
     paragraphs = [p for block in _blocks(cell) for p in _paragraphs(block)]

@@ -13,7 +13,6 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.oxml.numbering import CT_Num
 from docx.shared import Cm, Emu
 from lxml.etree import SubElement
 
@@ -52,21 +51,28 @@ class Numbering:
                 root.insert(0, element)
             anchor = element
         self = cls(part=root, decimal_abstract=first_abstract + 1, next_num=max(num_ids, default=0) + 1)
-        self.bullet_num = self._num(first_abstract).numId
+        self.bullet_num = int(self._num(first_abstract).get(w("numId")))
         return self
 
     def _num(self, abstract: int) -> Any:
         """A new ``w:num`` after every existing one (its id one above the highest: no scan, no reuse of
-        an id a reference's style may still name), placed in schema order by python-docx."""
-        num = CT_Num.new(self.next_num, abstract)
+        an id a reference's style may still name), before ``w:numIdMacAtCleanup`` if there is one."""
+        num = self.part.makeelement(w("num"), {w("numId"): str(self.next_num)})
+        SubElement(num, w("abstractNumId"), {W_VAL: str(abstract)})
         self.next_num += 1
-        return self.part._insert_num(num)
+        last = self.part[-1] if len(self.part) else None
+        if last is not None and last.tag == w("numIdMacAtCleanup"):
+            last.addprevious(num)
+        else:
+            self.part.append(num)
+        return num
 
     def numbered(self, level: int) -> int:
         """A new numbering instance that starts at 1 at ``level``."""
         num = self._num(self.decimal_abstract)
-        num.add_lvlOverride(ilvl=level).add_startOverride(1)
-        return num.numId
+        override = SubElement(num, w("lvlOverride"), {w("ilvl"): str(level)})
+        SubElement(override, w("startOverride"), {W_VAL: "1"})
+        return int(num.get(w("numId")))
 
 
 def _abstract(abstract_id: int, *, bullets: bool) -> Any:

@@ -151,12 +151,18 @@ class Walker:
     language: str | None = None  # the document's language (``html[lang]``), read on the first block
     lang: str | None = None  # the language of the text being walked when it is not the document's
     logo_alt: str | None = None  # the cover logo's alternative text, for the header's logo
-    style_ids: dict[str, str | None] = field(default_factory=dict)  # wanted name -> id used
+    style_ids: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (used, id)
+
+    body: Any = None  # the document's ``w:body`` (read once)
 
     @property
     def container(self) -> Any:
         """Where the next block goes: the body or the current table cell."""
-        return self.target if self.target is not None else self.doc.element.body
+        if self.target is not None:
+            return self.target
+        if self.body is None:
+            self.body = self.doc.element.body
+        return self.body
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -180,10 +186,14 @@ class Walker:
     def set_style(self, paragraph: Any, name: str) -> str:
         """Give ``paragraph`` (a :class:`.wml.Para` or a python-docx paragraph) the style ``name``
         (or its fallback) by id; return the name used."""
-        used = self.style(name)
-        style = self.styles.get(used)
-        if style is not None:
-            set_style(paragraph._p, style.style_id)
+        found = self.style_ids.get(name)
+        if found is None:
+            used = self.style(name)
+            style = self.styles.get(used)
+            found = self.style_ids[name] = (used, style.style_id if style is not None else None)
+        used, ident = found
+        if ident is not None:
+            set_style(paragraph._p, ident)
         return used
 
     def breaks_before(self, name: str) -> bool:
