@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu
 from lxml.etree import SubElement
@@ -40,8 +39,8 @@ class Numbering:
         abstract_ids = [int(a.get(qn("w:abstractNumId"))) for a in root.findall(qn("w:abstractNum"))]
         num_ids = [int(n.get(qn("w:numId"))) for n in root.findall(qn("w:num"))]
         first_abstract = max(abstract_ids, default=0) + 1
-        bullet = _abstract(first_abstract, bullets=True)
-        decimal = _abstract(first_abstract + 1, bullets=False)
+        bullet = _abstract(root, first_abstract, bullets=True)
+        decimal = _abstract(root, first_abstract + 1, bullets=False)
         existing = root.findall(qn("w:abstractNum"))
         anchor = existing[-1] if existing else None
         for element in (bullet, decimal):
@@ -75,32 +74,22 @@ class Numbering:
         return int(num.get(w("numId")))
 
 
-def _abstract(abstract_id: int, *, bullets: bool) -> Any:
-    """An abstract numbering definition of nine levels: bullets, or 1. a. i. numbers."""
-    element = OxmlElement("w:abstractNum")
-    element.set(qn("w:abstractNumId"), str(abstract_id))
-    multi = OxmlElement("w:multiLevelType")
-    multi.set(qn("w:val"), "hybridMultilevel")
-    element.append(multi)
+def _abstract(root: Any, abstract_id: int, *, bullets: bool) -> Any:
+    """An abstract numbering definition of nine levels (made by ``root``'s factory): bullets, or
+    1. a. i. numbers."""
+    element = root.makeelement(w("abstractNum"), {w("abstractNumId"): str(abstract_id)})
+    SubElement(element, w("multiLevelType"), {W_VAL: "hybridMultilevel"})
     for level in range(9):
-        lvl = OxmlElement("w:lvl")
-        lvl.set(qn("w:ilvl"), str(level))
+        lvl = SubElement(element, w("lvl"), {w("ilvl"): str(level)})
         for tag, value in (
-            ("w:start", "1"),
-            ("w:numFmt", "bullet" if bullets else NUMBER_FORMATS[level % 3]),
-            ("w:lvlText", BULLETS[level % 3] if bullets else f"%{level + 1}."),
-            ("w:lvlJc", "left"),
+            ("start", "1"),
+            ("numFmt", "bullet" if bullets else NUMBER_FORMATS[level % 3]),
+            ("lvlText", BULLETS[level % 3] if bullets else f"%{level + 1}."),
+            ("lvlJc", "left"),
         ):
-            child = OxmlElement(tag)
-            child.set(qn("w:val"), value)
-            lvl.append(child)
-        ppr = OxmlElement("w:pPr")
-        ind = OxmlElement("w:ind")
-        ind.set(qn("w:left"), str(360 * (level + 1)))
-        ind.set(qn("w:hanging"), "360")
-        ppr.append(ind)
-        lvl.append(ppr)
-        element.append(lvl)
+            SubElement(lvl, w(tag), {W_VAL: value})
+        ppr = SubElement(lvl, w("pPr"))
+        SubElement(ppr, w("ind"), {w("left"): str(360 * (level + 1)), w("hanging"): "360"})
     return element
 
 
