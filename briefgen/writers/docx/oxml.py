@@ -8,6 +8,7 @@ order, so the walker asks this layer and never sets attributes by hand.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,7 +199,7 @@ def number_paragraph(paragraph: Any, num_id: int, level: int, in_box: bool) -> N
     set_numbering(paragraph, num_id, level)
     ind = paragraph_property(paragraph._p, "ind")
     ind.set(w("left"), _twips(Cm(0.635 * (level + 1) + (0.3 if in_box else 0))))
-    ind.set(w("hanging"), _twips(Cm(0.635)))
+    ind.set(w("hanging"), _HANGING)
 
 
 def indent_like_item(paragraph: Any, level: int) -> None:
@@ -206,6 +207,10 @@ def indent_like_item(paragraph: Any, level: int) -> None:
     paragraph_property(paragraph._p, "ind").set(w("left"), _twips(Cm(0.635 * (level + 1))))
 
 
+@functools.lru_cache(maxsize=64)
 def _twips(length: int) -> str:
     """A length in EMU as WordprocessingML writes it in twips (python-docx's rounding)."""
     return str(Emu(length).twips)
+
+
+_HANGING = _twips(Cm(0.635))

@@ -61,7 +61,7 @@ from .styles import (
     available_style,
     breaks_before,
 )
-from .wml import W_P, W_R, Para, add_text, paragraph_property, set_style, trim, w
+from .wml import W_P, W_PPR, W_PSTYLE, W_R, W_VAL, Para, add_text, paragraph_property, set_style, trim, w
 
 SPACES = re.compile(r"[ \t\n\r\f]+")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,7}")
@@ -186,15 +186,20 @@ class Walker:
     def set_style(self, paragraph: Any, name: str) -> str:
         """Give ``paragraph`` (a :class:`.wml.Para` or a python-docx paragraph) the style ``name``
         (or its fallback) by id; return the name used."""
-        found = self.style_ids.get(name)
-        if found is None:
-            used = self.style(name)
-            style = self.styles.get(used)
-            found = self.style_ids[name] = (used, style.style_id if style is not None else None)
-        used, ident = found
+        used, ident = self.style_id(name)
         if ident is not None:
             set_style(paragraph._p, ident)
         return used
+
+    def style_id(self, name: str) -> tuple[str, str | None]:
+        """The style used for ``name`` (:meth:`style`) and its id (None if the reference has no
+        such style at all); looked up once per name."""
+        found = self.style_ids.get(name)
+        if found is None:
+            used = self.style(name)
+            known = self.styles.get(used)
+            found = self.style_ids[name] = (used, known.style_id if known is not None else None)
+        return found
 
     def breaks_before(self, name: str) -> bool:
         """Whether style ``name`` (or a style it is based on) starts a new page; cached."""
@@ -205,11 +210,13 @@ class Walker:
 
     def paragraph(self, style: str) -> Para:
         """A new paragraph of ``style`` at the end of the current container."""
-        paragraph = Para.append(self.container)
-        used = self.set_style(paragraph, style)
+        used, ident = self.style_id(style)
+        p = SubElement(self.container, W_P)
+        if ident is not None:
+            SubElement(SubElement(p, W_PPR), W_PSTYLE, {W_VAL: ident})
+        paragraph = Para(p)
         level = HEADING_STYLES.get(style)
         starts_page = self.breaks_before(used)
-        p = paragraph._p
         if self.break_pending:
             self.break_pending = False
             if not starts_page:
