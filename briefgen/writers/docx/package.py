@@ -66,6 +66,11 @@ def parts_of(doc: Any) -> dict[str, bytes]:
     ``[Content_Types].xml``, the package relationships, every part and its relationships."""
     from docx.opc.pkgwriter import PackageWriter
 
+    steps = ("_write_content_types_stream", "_write_pkg_rels", "_write_parts")
+    if not all(hasattr(PackageWriter, step) for step in steps):  # another python-docx: save and read
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        return unpack(buffer.getvalue())
     package = doc.part.package
     for part in package.parts:
         part.before_marshal()
