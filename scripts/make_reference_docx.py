@@ -23,7 +23,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from briefgen.writers.docx.package import normalise_zip
-from briefgen.writers.docx.styles import _AFTER_SHADING
+from briefgen.writers.docx.styles import _AFTER_SHADING, FALLBACK, HEADING_STYLES
 
 BRAND = RGBColor(0x12, 0x3C, 0x69)
 BRAND_DARK = RGBColor(0x0B, 0x27, 0x44)
@@ -328,6 +328,7 @@ def make() -> bytes:
 
     props.created = props.modified = dt.datetime(2025, 6, 5, tzinfo=dt.UTC)
     _clean_package(doc)
+    _lean(doc)
     buffer = io.BytesIO()
     doc.save(buffer)
     return normalise_zip(buffer.getvalue(), 1749081600)
@@ -354,6 +355,44 @@ def _clean_package(doc) -> None:
     for part in package.iter_parts():
         if str(part.partname) == "/docProps/app.xml":
             part._blob = APP_XML.encode()
+
+
+#: The styles a brief may ask for (the writer's styles and their fallbacks) and the defaults;
+#: with what they are based on, link to or are followed by, they are all the reference keeps.
+WANTED = frozenset(
+    {"Normal", "Default Paragraph Font", "Normal Table", "No List", "Table Grid", "Hyperlink", "Brief Table"}
+    | set(FALLBACK)
+    | set(FALLBACK.values())
+    | set(HEADING_STYLES)
+)
+
+
+def _lean(doc) -> None:
+    """Drop what python-docx's blank template carries and no brief uses, so every brief parses
+    less: the latent style list, the styles no brief asks for (the 130 built-in table and list
+    styles), and the styles-with-effects copy of the styles (Word 2010's, read by no one else).
+    Word still offers its built-in styles, which it knows without the latent list."""
+    root = doc.styles.element
+    for latent in root.findall(qn("w:latentStyles")):
+        root.remove(latent)
+    by_id = {s.get(qn("w:styleId")): s for s in root.findall(qn("w:style"))}
+    kept: set[str] = set()
+    todo = [style.style_id for style in doc.styles if style.name in WANTED]  # python-docx's UI names
+    while todo:
+        ident = todo.pop()
+        if ident in kept or ident not in by_id:
+            continue
+        kept.add(ident)
+        for tag in ("w:basedOn", "w:next", "w:link"):
+            found = by_id[ident].find(qn(tag))
+            if found is not None:
+                todo.append(found.get(qn("w:val")))
+    for ident, style in by_id.items():
+        if ident not in kept:
+            root.remove(style)
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            del doc.part.rels[rid]
 
 
 if __name__ == "__main__":

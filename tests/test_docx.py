@@ -881,3 +881,14 @@ def test_docx_refresh_writes_the_real_page_numbers(
     marks = [(squeeze(title), page) for level, title, page in pdf_outline(reader) if level <= 2]
     assert [title for title, _ in marks] == [title for title, _ in entries]
     assert marks == [(title, page) for title, page in zip([t for t, _ in entries], pages, strict=True)]
+
+
+def test_the_parts_taken_from_python_docx_are_what_it_saves() -> None:
+    from briefgen.writers.docx.package import parts_of, unpack
+
+    link = '<a href="https://example.org/">link</a>'
+    body = f'<p>Body {link}</p><ul><li>item</li></ul><img src="{tiny_png()}" alt="x">'
+    doc = Document(io.BytesIO(write_docx(small(body), WriteOptions(docx_pages="word"))))
+    saved = io.BytesIO()
+    doc.save(saved)
+    assert parts_of(doc) == unpack(saved.getvalue())

@@ -5,6 +5,7 @@ asks :func:`checks` what this machine offers without importing it. Its modules, 
 
 * :mod:`.compose`: the whole conversion (reference copy, walk, finish, pack);
 * :mod:`.walker`: the HTML-to-Word walker over the documented element set;
+* :mod:`.wml`: paragraphs and runs built with lxml, appended in document order;
 * :mod:`.styles`: which Word style each element and class takes, and fallbacks;
 * :mod:`.oxml`: raw WordprocessingML python-docx lacks (numbering, fields, bookmarks, links);
 * :mod:`.document`: document-level finishing (theme, header and footer, settings, properties);

@@ -9,7 +9,6 @@ and a stable order, so the same input with ``SOURCE_DATE_EPOCH`` gives the same 
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 from docx.oxml.ns import qn
@@ -25,11 +24,11 @@ from .document import (
 )
 from .fonts import prepare as prepare_fonts
 from .oxml import Numbering
-from .package import pack, unpack
+from .package import pack, parts_of
 from .reference import open_reference, reference_source
 from .sanitize import check_written
 from .styles import suppress_hyphenation
-from .walker import Walker
+from .walker import Page, Walker
 
 if TYPE_CHECKING:
     from ...render import Rendered
@@ -42,10 +41,11 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
     doc = open_reference(reference_source(options))
     if options.theme is not None:
         apply_theme(doc, options.theme)
+    page = Page.of(doc.sections[0])
     body = doc.element.body
-    for child in list(body):
-        if child.tag != qn("w:sectPr"):
-            body.remove(child)
+    section = body.find(qn("w:sectPr"))
+    for child in list(body):  # the walker appends in document order; the section goes back last
+        body.remove(child)
     drop_unused(doc)
     suppress_hyphenation(doc.styles)
     body_el = tree.find("body")
@@ -53,6 +53,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         doc=doc,
         numbering=Numbering.install(doc),
         roots=template_dirs(options.templates),
+        page=page,
         styles={s.name: s for s in doc.styles},
         pages=pages or {},
         summary="length-summary" in (body_el.get("class") or "").split() if body_el is not None else False,
@@ -62,6 +63,8 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         if ident:
             walker.bookmark_name(ident)
     walker.blocks(body_el if body_el is not None else tree)
+    if section is not None:
+        body.append(section)
     label = tree.find(".//meta[@name='briefgen-page-label']")
     page_label = label.get("content", "") if label is not None else ""
     headers_and_footers(walker, _running_title(tree, document), options.theme, page_label)
@@ -69,9 +72,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
     set_language(doc, document.language)
     properties(doc, tree, document, options.source_date_epoch)
     fonts = prepare_fonts(doc, options.embed_fonts)
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    parts = unpack(buffer.getvalue())
+    parts = parts_of(doc)  # python-docx's members, not zipped and unzipped again
     fonts.embed(parts)
     check_written(parts)
     return pack(parts, options.source_date_epoch)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...safe import xml_clean
 from .oxml import field_char, field_code
 from .styles import Format
+from .wml import Para
 
 if TYPE_CHECKING:
     from .walker import Walker
@@ -50,7 +51,7 @@ def toc(walker: Walker, element: Any) -> None:
             paragraph.add_run(str(walker.pages[ident]))
         field_char(paragraph, "end")
     if entries:
-        end = walker.doc.add_paragraph()
+        end = Para.append(walker.container)
         walker.set_style(end, "Normal")
         field_char(end, "end")
     walker.page_break()

@@ -27,20 +27,18 @@ from contextlib import nullcontext
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from docx.enum.text import WD_BREAK
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Pt, RGBColor
-from docx.table import Table, _Cell
-from docx.text.run import Run
+from docx.shared import Emu, Pt
 
 from ...theme import DEFAULT_COLOURS
 from .styles import Format, unboxed
+from .wml import RPR_ORDER, W_VAL, ordered, paragraph_property, properties, run_properties, run_property
 
 if TYPE_CHECKING:
     from .walker import Walker
 
-W_P, W_TBL, W_R = qn("w:p"), qn("w:tbl"), qn("w:r")
+W_P, W_TBL, W_R, W_COLOR = qn("w:p"), qn("w:tbl"), qn("w:r"), qn("w:color")
 W = nsdecls("w")
 MM = 1440 / 25.4  # twips in a millimetre
 EMU_MM = 36000  # EMU in a millimetre
@@ -128,15 +126,15 @@ def cover(walker: Walker, element: Any) -> None:
         _band(walker, element, palette)
         return
     written = _cover_blocks(walker, element, palette, PAGE_LOOKS)
-    section = walker.doc.sections[0]
+    page = walker.page
     paragraphs = [p for block in written for p in _paragraphs(block)]
     first = paragraphs[0] if paragraphs else None
     if first is None:
         first = walker.paragraph("Normal")._p
-    _background(walker, first, palette.brand, section.page_width, section.page_height)
-    top = max(0.0, COVER_TOP_MM * MM - section.top_margin.twips)
-    left = max(0.0, COVER_SIDE_MM * MM - section.left_margin.twips)
-    right = max(0.0, COVER_SIDE_MM * MM - section.right_margin.twips)
+    _background(walker, first, palette.brand, page.width, page.height)
+    top = max(0.0, COVER_TOP_MM * MM - Emu(page.top).twips)
+    left = max(0.0, COVER_SIDE_MM * MM - Emu(page.left).twips)
+    right = max(0.0, COVER_SIDE_MM * MM - Emu(page.right).twips)
     for p in paragraphs:
         _indent(p, left, right)
     _spacing(first, before=top / 20)
@@ -157,19 +155,19 @@ def _band(walker: Walker, element: Any, palette: Palette) -> None:
         )
     )
     _insert(walker, tbl)
-    cell = _cell(walker, tbl, tbl.xpath("./w:tr/w:tc")[0])
+    cell = tbl.xpath("./w:tr/w:tc")[0]
     outer, walker.target = walker.target, cell
     try:
         _cover_blocks(walker, element, palette, BAND_LOOKS)
     finally:
         walker.target = outer
-    _close_cell(cell._tc)
+    _close_cell(cell)
     walker.space_before_next = 4 * MM / 20  # print.css: the band's margin-bottom
 
 
 def _cover_blocks(walker: Walker, element: Any, palette: Palette, looks: dict[str, Look]) -> list[Any]:
     """Walk the cover's children into the current container, each in its PDF look; the blocks added."""
-    container = _container(walker)
+    container = walker.container
     written: list[Any] = []
     for child in element:
         if not isinstance(child.tag, str):
@@ -237,16 +235,12 @@ def _apply(p: Any, look: Look, palette: Palette) -> None:
     shade = palette.over_brand(float(colour[5:])) if colour.startswith("soft:") else getattr(palette, colour)
     _colour_runs(p, shade)
     for r in p.iter(W_R):
-        font = Run(r, None).font  # type: ignore[arg-type]
         if look.size is not None:
-            font.size = Pt(look.size)
+            _size(r, look.size)
         if look.bold is not None:
-            font.bold = look.bold
+            _bold(r, look.bold)
         if look.tracking is not None:
-            r.rPr.insert_element_before(
-                parse_xml(f'<w:spacing {nsdecls("w")} w:val="{round(look.tracking * 20)}"/>'),
-                *_AFTER_SPACING,
-            )
+            run_property(r, "spacing", str(round(look.tracking * 20)))
     _spacing(p, before=look.before, after=look.after)
     if look.line is not None and look.size is not None:
         spacing = p.pPr.spacing
@@ -266,13 +260,27 @@ def _apply(p: Any, look: Look, palette: Palette) -> None:
 def _colour_runs(p: Any, colour: str) -> None:
     """Give every run of ``p`` that has no colour of its own yet the colour ``colour``."""
     for r in p.iter(W_R):
-        properties = r.get_or_add_rPr()
-        if properties.color is None:
-            properties.get_or_add_color().val = RGBColor.from_string(colour)
+        properties = run_properties(r)
+        if properties.find(W_COLOR) is None:
+            ordered(properties, W_COLOR, RPR_ORDER).set(W_VAL, colour)
+
+
+def _size(r: Any, points: float) -> None:
+    """Set run ``r`` in ``points`` (python-docx's half-points)."""
+    run_property(r, "sz", str(int(Emu(Pt(points)).pt * 2)))
+
+
+def _bold(r: Any, bold: bool) -> None:
+    """Set run ``r`` bold or explicitly not bold."""
+    element = run_property(r, "b")
+    if bold:
+        element.attrib.pop(W_VAL, None)
+    else:
+        element.set(W_VAL, "0")
 
 
 def _spacing(p: Any, before: float | None = None, after: float | None = None) -> None:
-    spacing = p.get_or_add_pPr().get_or_add_spacing()
+    spacing = paragraph_property(p, "spacing")
     if before is not None:
         spacing.set(qn("w:before"), str(round(before * 20)))
         spacing.set(qn("w:beforeAutospacing"), "0")
@@ -282,10 +290,10 @@ def _spacing(p: Any, before: float | None = None, after: float | None = None) ->
 
 
 def _indent(p: Any, left: float, right: float) -> None:
-    ind = p.get_or_add_pPr().get_or_add_ind()
+    ind = paragraph_property(p, "ind")
     ind.set(qn("w:left"), str(round(left + int(ind.get(qn("w:left"), "0")))))
     ind.set(qn("w:right"), str(round(right)))
-    tabs = p.pPr.find(qn("w:tabs"))
+    tabs = properties(p).find(qn("w:tabs"))
     for tab in tabs if tabs is not None else ():
         tab.set(qn("w:pos"), str(round(left + int(tab.get(qn("w:pos"))))))
 
@@ -345,7 +353,7 @@ def figures(walker: Walker, element: Any) -> None:
     margins = _margins(2, 3) if walker.summary else _margins(3, 4)
     if walker.break_pending:  # a page break asked for before the grid: a paragraph that holds it
         walker.break_pending = False
-        walker.paragraph("Normal").add_run().add_break(WD_BREAK.PAGE)
+        walker.paragraph("Normal").add_break("page")
     _insert(walker, tbl)
     for number, row in enumerate(rows):
         if number:
@@ -363,7 +371,7 @@ def figures(walker: Walker, element: Any) -> None:
             )
             tc = _cell_xml(edges, bounds[2 * index], bounds[2 * index + 1], look, "")
             tr.append(tc)
-            _figure_cell(walker, _cell(walker, tbl, tc), item, palette)
+            _figure_cell(walker, tc, item, palette)
     walker.space_before_next = 4 * MM / 20 if walker.summary else 15  # print.css, brief.css: .figures margin
 
 
@@ -381,14 +389,14 @@ def _figure_label(walker: Walker, label: Any, palette: Palette) -> None:
             walker.inline_element(paragraph, child, Format())
             if "figure-before" in (child.get("class") or "").split():
                 for r in (r for added in paragraph._p[start:] for r in added.iter(W_R)):
-                    Run(r, None).font.bold = False  # type: ignore[arg-type]
+                    _bold(r, False)
                     _colour_runs(r, palette.muted)
             if child.tail:
                 walker.text_run(paragraph, child.tail, Format())
         walker.finish(paragraph)
 
 
-def _figure_cell(walker: Walker, cell: _Cell, item: Any, palette: Palette) -> None:
+def _figure_cell(walker: Walker, cell: Any, item: Any, palette: Palette) -> None:
     """One figure callout into its cell: its paragraphs unboxed (the cell is the box)."""
     aside = item.tag == "aside"
     children = [c for c in item if isinstance(c.tag, str)] if aside else [item]
@@ -399,7 +407,7 @@ def _figure_cell(walker: Walker, cell: _Cell, item: Any, palette: Palette) -> No
                 classes = (child.get("class") or "").split()
                 if walker.summary and not {"figure-value", "figure-label"} & set(classes):
                     continue  # print.css: a summary's figures show value and label only
-                before = len(cell._tc)
+                before = len(cell)
                 if "figure-label" in classes and child.tag == "p":
                     _figure_label(walker, child, palette)
                 else:  # the value in the Figure Value style, the rest in the body's font as in the PDF
@@ -407,17 +415,17 @@ def _figure_cell(walker: Walker, cell: _Cell, item: Any, palette: Palette) -> No
                 size = 9.0 if not classes or "figure-source" in classes else None  # .9rem
                 if "figure-value" in classes:  # print.css: 17pt, 13pt in a summary
                     size = 13 if walker.summary else 17
-                for r in (r for block in cell._tc[before:] for r in block.iter(W_R)) if size else ():
-                    Run(r, None).font.size = Pt(size)  # type: ignore[arg-type]
+                for r in (r for block in cell[before:] for r in block.iter(W_R)) if size else ():
+                    _size(r, size)
     finally:
         walker.target = outer
-    paragraphs = [p for block in _blocks(cell._tc) for p in _paragraphs(block)]
+    paragraphs = [p for block in _blocks(cell) for p in _paragraphs(block)]
     for p in paragraphs:
         unboxed(p)
     if paragraphs:
         _spacing(paragraphs[0], before=0)
         _spacing(paragraphs[-1], after=0)
-    _close_cell(cell._tc)
+    _close_cell(cell)
 
 
 def _edges(count: int, width: int, gap: int) -> list[int]:
@@ -500,10 +508,6 @@ def _close_cell(tc: Any) -> None:
 # ----- where blocks go ---------------------------------------------------------------------------
 
 
-def _container(walker: Walker) -> Any:
-    return walker.target._tc if walker.target is not None else walker.doc.element.body
-
-
 def _blocks(container: Any) -> list[Any]:
     return [c for c in container if c.tag in (W_P, W_TBL)]
 
@@ -513,20 +517,10 @@ def _paragraphs(block: Any) -> list[Any]:
 
 
 def _insert(walker: Walker, tbl: Any) -> None:
-    """Add ``tbl`` at the end of the current container (before the body's section properties)."""
-    container = _container(walker)
-    last = container[-1] if len(container) else None
-    if last is not None and last.tag == qn("w:sectPr"):
-        last.addprevious(tbl)
-    else:
-        container.append(tbl)
-
-
-def _cell(walker: Walker, tbl: Any, tc: Any) -> _Cell:
-    return _Cell(tc, Table(tbl, walker.target if walker.target is not None else walker.doc._body))
+    """Add ``tbl`` at the end of the current container."""
+    walker.container.append(tbl)
 
 
 def _text_width(walker: Walker) -> int:
     """The width between the page's margins, in twips."""
-    section = walker.doc.sections[0]
-    return int((section.page_width - section.left_margin - section.right_margin) / 635)
+    return int(walker.page.text_width / 635)

@@ -37,6 +37,7 @@ W_P_STYLE, W_R_STYLE, W_TBL_STYLE = qn("w:pStyle"), qn("w:rStyle"), qn("w:tblSty
 STYLE_REFS = {W_P_STYLE: "paragraph", W_R_STYLE: "character", W_TBL_STYLE: "table"}
 LOOK_TAGS = frozenset({W_R_STYLE, W_RFONTS, W_B, W_I})
 FONT_SLOTS = ("ascii", "hAnsi", "cs", "eastAsia")
+NONE: frozenset[str] = frozenset()
 THEME = ""  # a font slot set to a theme font (asciiTheme...): never one of the families looked for
 
 
@@ -162,6 +163,7 @@ class Usage:
     def scan(self, root: Any) -> None:
         """Record the faces of every run of ``root`` that draws text (and split for the fallback)."""
         splits = []
+        known: dict[tuple[Any, ...], frozenset[str]] = {}  # run key -> the characters to set apart
         for paragraph in root.iter(W_P):
             runs = paragraph.findall(f".//{W_R}")
             if not runs:
@@ -179,14 +181,16 @@ class Usage:
                 text = (texts[0].text or "") if len(texts) == 1 else "".join(t.text or "" for t in texts)
                 if not text and run.find(W_TAB) is None:
                     continue
-                rpr = run.find(W_RPR)
-                key = (context, _signature(rpr))
-                if key not in self.runs:
-                    self.runs[key] = self.resolve(rpr, *context)
-                faces, family = self.runs[key]
-                self.faces.update(faces)
-                needs = self.needs.get(family or "")
-                if self.fallback and needs and not needs.isdisjoint(text):
+                rpr = run[0] if len(run) and run[0].tag == W_RPR else None
+                key = (context, _signature(rpr) if rpr is not None and len(rpr) else ())
+                needs = known.get(key)
+                if needs is None:  # the same key always gives the same faces: recorded once
+                    if key not in self.runs:
+                        self.runs[key] = self.resolve(rpr, *context)
+                    faces, family = self.runs[key]
+                    self.faces.update(faces)
+                    needs = known[key] = (self.needs.get(family or "") if self.fallback else None) or NONE
+                if needs and not needs.isdisjoint(text):
                     splits.append((run, needs))
         for run, needs in splits:
             if run.getparent() is not None and _split(run, needs, self.fallback):

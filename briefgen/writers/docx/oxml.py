@@ -8,13 +8,17 @@ order, so the walker asks this layer and never sets attributes by hand.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.oxml.numbering import CT_Num
-from docx.shared import Cm
+from docx.shared import Cm, Emu
+from lxml.etree import SubElement
+
+from .wml import W_R, W_T, W_VAL, XML_SPACE, add_text, paragraph_property, run_property, trim, w
+
+R_ID = qn("r:id")
 
 BULLETS = ("•", "◦", "▪")
 NUMBER_FORMATS = ("decimal", "lowerLetter", "lowerRoman")
@@ -36,8 +40,8 @@ class Numbering:
         abstract_ids = [int(a.get(qn("w:abstractNumId"))) for a in root.findall(qn("w:abstractNum"))]
         num_ids = [int(n.get(qn("w:numId"))) for n in root.findall(qn("w:num"))]
         first_abstract = max(abstract_ids, default=0) + 1
-        bullet = _abstract(first_abstract, bullets=True)
-        decimal = _abstract(first_abstract + 1, bullets=False)
+        bullet = _abstract(root, first_abstract, bullets=True)
+        decimal = _abstract(root, first_abstract + 1, bullets=False)
         existing = root.findall(qn("w:abstractNum"))
         anchor = existing[-1] if existing else None
         for element in (bullet, decimal):
@@ -47,57 +51,54 @@ class Numbering:
                 root.insert(0, element)
             anchor = element
         self = cls(part=root, decimal_abstract=first_abstract + 1, next_num=max(num_ids, default=0) + 1)
-        self.bullet_num = self._num(first_abstract).numId
+        self.bullet_num = int(self._num(first_abstract).get(w("numId")))
         return self
 
     def _num(self, abstract: int) -> Any:
         """A new ``w:num`` after every existing one (its id one above the highest: no scan, no reuse of
-        an id a reference's style may still name), placed in schema order by python-docx."""
-        num = CT_Num.new(self.next_num, abstract)
+        an id a reference's style may still name), before ``w:numIdMacAtCleanup`` if there is one."""
+        num = self.part.makeelement(w("num"), {w("numId"): str(self.next_num)})
+        SubElement(num, w("abstractNumId"), {W_VAL: str(abstract)})
         self.next_num += 1
-        return self.part._insert_num(num)
+        last = self.part[-1] if len(self.part) else None
+        if last is not None and last.tag == w("numIdMacAtCleanup"):
+            last.addprevious(num)
+        else:
+            self.part.append(num)
+        return num
 
     def numbered(self, level: int) -> int:
         """A new numbering instance that starts at 1 at ``level``."""
         num = self._num(self.decimal_abstract)
-        num.add_lvlOverride(ilvl=level).add_startOverride(1)
-        return num.numId
+        override = SubElement(num, w("lvlOverride"), {w("ilvl"): str(level)})
+        SubElement(override, w("startOverride"), {W_VAL: "1"})
+        return int(num.get(w("numId")))
 
 
-def _abstract(abstract_id: int, *, bullets: bool) -> Any:
-    """An abstract numbering definition of nine levels: bullets, or 1. a. i. numbers."""
-    element = OxmlElement("w:abstractNum")
-    element.set(qn("w:abstractNumId"), str(abstract_id))
-    multi = OxmlElement("w:multiLevelType")
-    multi.set(qn("w:val"), "hybridMultilevel")
-    element.append(multi)
+def _abstract(root: Any, abstract_id: int, *, bullets: bool) -> Any:
+    """An abstract numbering definition of nine levels (made by ``root``'s factory): bullets, or
+    1. a. i. numbers."""
+    element = root.makeelement(w("abstractNum"), {w("abstractNumId"): str(abstract_id)})
+    SubElement(element, w("multiLevelType"), {W_VAL: "hybridMultilevel"})
     for level in range(9):
-        lvl = OxmlElement("w:lvl")
-        lvl.set(qn("w:ilvl"), str(level))
+        lvl = SubElement(element, w("lvl"), {w("ilvl"): str(level)})
         for tag, value in (
-            ("w:start", "1"),
-            ("w:numFmt", "bullet" if bullets else NUMBER_FORMATS[level % 3]),
-            ("w:lvlText", BULLETS[level % 3] if bullets else f"%{level + 1}."),
-            ("w:lvlJc", "left"),
+            ("start", "1"),
+            ("numFmt", "bullet" if bullets else NUMBER_FORMATS[level % 3]),
+            ("lvlText", BULLETS[level % 3] if bullets else f"%{level + 1}."),
+            ("lvlJc", "left"),
         ):
-            child = OxmlElement(tag)
-            child.set(qn("w:val"), value)
-            lvl.append(child)
-        ppr = OxmlElement("w:pPr")
-        ind = OxmlElement("w:ind")
-        ind.set(qn("w:left"), str(360 * (level + 1)))
-        ind.set(qn("w:hanging"), "360")
-        ppr.append(ind)
-        lvl.append(ppr)
-        element.append(lvl)
+            SubElement(lvl, w(tag), {W_VAL: value})
+        ppr = SubElement(lvl, w("pPr"))
+        SubElement(ppr, w("ind"), {w("left"): str(360 * (level + 1)), w("hanging"): "360"})
     return element
 
 
 def set_numbering(paragraph: Any, num_id: int, level: int) -> None:
     """Make ``paragraph`` an item of numbering instance ``num_id`` at ``level``."""
-    numpr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
-    numpr.get_or_add_ilvl().val = level
-    numpr.get_or_add_numId().val = num_id
+    numpr = paragraph_property(paragraph._p, "numPr")
+    SubElement(numpr, w("ilvl"), {W_VAL: str(level)})
+    SubElement(numpr, w("numId"), {W_VAL: str(num_id)})
 
 
 # ----- fields ------------------------------------------------------------------------------------
@@ -105,21 +106,16 @@ def set_numbering(paragraph: Any, num_id: int, level: int) -> None:
 
 def field_char(paragraph: Any, kind: str) -> None:
     """A run holding a field character: ``begin`` (marked dirty), ``separate`` or ``end``."""
-    run = paragraph.add_run()
-    char = OxmlElement("w:fldChar")
-    char.set(qn("w:fldCharType"), kind)
+    attributes = {w("fldCharType"): kind}
     if kind == "begin":
-        char.set(qn("w:dirty"), "true")
-    run._r.append(char)
+        attributes[w("dirty")] = "true"
+    SubElement(SubElement(paragraph._p, W_R), w("fldChar"), attributes)
 
 
 def field_code(paragraph: Any, text: str) -> None:
     """A run holding a field's instruction text, spaces kept."""
-    run = paragraph.add_run()
-    instr = OxmlElement("w:instrText")
-    instr.set(qn("xml:space"), "preserve")
+    instr = SubElement(SubElement(paragraph._p, W_R), w("instrText"), {XML_SPACE: "preserve"})
     instr.text = text
-    run._r.append(instr)
 
 
 def simple_field(paragraph: Any, instruction: str, shown: str) -> None:
@@ -127,7 +123,7 @@ def simple_field(paragraph: Any, instruction: str, shown: str) -> None:
     field_char(paragraph, "begin")
     field_code(paragraph, f" {instruction} ")
     field_char(paragraph, "separate")
-    paragraph.add_run(shown)
+    add_text(SubElement(paragraph._p, W_R), shown)
     field_char(paragraph, "end")
 
 
@@ -140,16 +136,11 @@ def _bookmark_id(name: str) -> str:
 
 
 def bookmark_start(paragraph: Any, name: str) -> None:
-    start = OxmlElement("w:bookmarkStart")
-    start.set(qn("w:id"), _bookmark_id(name))
-    start.set(qn("w:name"), name)
-    paragraph._p.append(start)
+    SubElement(paragraph._p, w("bookmarkStart"), {w("id"): _bookmark_id(name), w("name"): name})
 
 
 def bookmark_end(paragraph: Any, name: str) -> None:
-    end = OxmlElement("w:bookmarkEnd")
-    end.set(qn("w:id"), _bookmark_id(name))
-    paragraph._p.append(end)
+    SubElement(paragraph._p, w("bookmarkEnd"), {w("id"): _bookmark_id(name)})
 
 
 def hyperlink(
@@ -163,46 +154,36 @@ def hyperlink(
     italic: bool = False,
 ) -> None:
     """A link run: to a bookmark (``anchor``) or to an external relationship (``rid``)."""
-    link = OxmlElement("w:hyperlink")
     if anchor is not None:
-        link.set(qn("w:anchor"), anchor)
+        link = SubElement(paragraph._p, w("hyperlink"), {w("anchor"): anchor})
     else:
-        link.set(qn("r:id"), rid or "")
-    run = OxmlElement("w:r")
-    rpr = OxmlElement("w:rPr")
+        link = SubElement(paragraph._p, w("hyperlink"), {R_ID: rid or ""})
+    run = SubElement(link, W_R)
+    rpr = SubElement(run, w("rPr"))
     if style_id is not None:
-        rstyle = OxmlElement("w:rStyle")
-        rstyle.set(qn("w:val"), style_id)
-        rpr.append(rstyle)
+        SubElement(rpr, w("rStyle"), {W_VAL: style_id})
     if bold:
-        rpr.append(OxmlElement("w:b"))
+        SubElement(rpr, w("b"))
     if italic:
-        rpr.append(OxmlElement("w:i"))
-    run.append(rpr)
-    t = OxmlElement("w:t")
+        SubElement(rpr, w("i"))
+    t = SubElement(run, W_T)
     t.text = text
-    t.set(qn("xml:space"), "preserve")
-    run.append(t)
-    link.append(run)
-    paragraph._p.append(link)
+    t.set(XML_SPACE, "preserve")
 
 
-def keep_row_whole(row: Any, header: bool) -> None:
-    """Never split ``row`` across pages; a header row repeats on every page."""
-    trpr = row._tr.get_or_add_trPr()
-    trpr.append(OxmlElement("w:cantSplit"))
+def keep_row_whole(tr: Any, header: bool) -> None:
+    """Never split table row ``tr`` (a ``w:tr``, still empty) across pages; a header row repeats on
+    every page."""
+    trpr = tr.makeelement(w("trPr"), {})
+    tr.insert(0, trpr)
+    SubElement(trpr, w("cantSplit"))
     if header:
-        trpr.append(OxmlElement("w:tblHeader"))
+        SubElement(trpr, w("tblHeader"))
 
 
 def set_language(run: Any, tag: str) -> None:
     """Mark run ``run`` (a ``w:r``) as text in the language ``tag``."""
-    properties = run.get_or_add_rPr()
-    for old in properties.findall(qn("w:lang")):
-        properties.remove(old)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), tag)
-    properties.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
+    run_property(run, "lang").attrib[W_VAL] = tag
 
 
 def trim_paragraph(p: Any) -> None:
@@ -210,25 +191,26 @@ def trim_paragraph(p: Any) -> None:
 
     Works on ``w:t`` elements (links included) so pictures in the same runs stay.
     """
-    texts = p.xpath(".//w:t")
-    if texts:
-        texts[0].text = (texts[0].text or "").lstrip(" ")
-        texts[-1].text = (texts[-1].text or "").rstrip(" ")
-
-
-def ends_with_space(paragraph: Any) -> bool:
-    """Whether a paragraph ends with a space (or has no text yet): the next run needs none."""
-    texts = paragraph._p.xpath(".//w:t")
-    return not texts or not texts[-1].text or texts[-1].text.endswith(" ")
+    trim(p)
 
 
 def number_paragraph(paragraph: Any, num_id: int, level: int, in_box: bool) -> None:
     """Number a list item paragraph and hang its indent (deeper for each level, inside a box)."""
     set_numbering(paragraph, num_id, level)
-    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1) + (0.3 if in_box else 0))
-    paragraph.paragraph_format.first_line_indent = Cm(-0.635)
+    ind = paragraph_property(paragraph._p, "ind")
+    ind.set(w("left"), _twips(Cm(0.635 * (level + 1) + (0.3 if in_box else 0))))
+    ind.set(w("hanging"), _HANGING)
 
 
 def indent_like_item(paragraph: Any, level: int) -> None:
     """Indent a paragraph that continues a list item to the item's text."""
-    paragraph.paragraph_format.left_indent = Cm(0.635 * (level + 1))
+    paragraph_property(paragraph._p, "ind").set(w("left"), _twips(Cm(0.635 * (level + 1))))
+
+
+@functools.lru_cache(maxsize=64)
+def _twips(length: int) -> str:
+    """A length in EMU as WordprocessingML writes it in twips (python-docx's rounding)."""
+    return str(Emu(length).twips)
+
+
+_HANGING = _twips(Cm(0.635))

@@ -1,9 +1,12 @@
-"""Turn .docx parts into a reproducible zip, and a written .docx back into its parts.
+"""Turn .docx parts into a reproducible zip, and a python-docx document or a written .docx back
+into its parts.
 
 Every Word file briefgen writes is packed here: ``[Content_Types].xml`` first, the document
 properties last, every member with the same fixed timestamp (from ``SOURCE_DATE_EPOCH``), so
-the same input gives the same bytes. Reading back goes through :mod:`briefgen.unpack`, the one
-bounded zip reader.
+the same input gives the same bytes. A member whose bytes were deflated before in this process
+(the fonts, styles, theme and settings every brief shares) is copied deflated, not deflated
+again; the python-docx document is taken apart without a zip in between (:func:`parts_of`).
+Reading back goes through :mod:`briefgen.unpack`, the one bounded zip reader.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import io
 import zipfile
 import zlib
 from collections import OrderedDict
+from typing import Any
 
 from ...clock import moment
 from ...errors import RenderError
@@ -22,9 +26,10 @@ MAX_WRITTEN_BYTES = 1024 * 1024 * 1024  # a brief briefgen wrote, read back (ima
 #: 1980-01-01 00:00:00 UTC, the first moment a zip entry can record.
 ZIP_EPOCH = 315532800
 LEVEL = 6
-#: Members whose bytes recur from brief to brief (the embedded fonts): deflated once per process.
-RECURRING = (".odttf",)
-MAX_DEFLATED = 32
+#: Deflated members kept per process, by their bytes: the parts that recur from brief to brief
+#: (embedded fonts, styles, theme, settings, font table) are deflated once, then copied.
+MAX_DEFLATED = 64
+MAX_DEFLATED_BYTES = 32 * 1024 * 1024  # of deflated data kept
 _deflated: OrderedDict[bytes, bytes] = OrderedDict()
 
 
@@ -52,11 +57,38 @@ def pack(parts: dict[str, bytes], epoch: int | None) -> bytes:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            if name.endswith(RECURRING):
-                _write_deflated(target, info, parts[name])
-            else:
-                target.writestr(info, parts[name], compresslevel=LEVEL)
+            _write_deflated(target, info, parts[name])
     return out.getvalue()
+
+
+def parts_of(doc: Any) -> dict[str, bytes]:
+    """The members python-docx would zip when saving ``doc``, by name, without zipping them:
+    ``[Content_Types].xml``, the package relationships, every part and its relationships."""
+    from docx.opc.pkgwriter import PackageWriter
+
+    steps = ("_write_content_types_stream", "_write_pkg_rels", "_write_parts")
+    if not all(hasattr(PackageWriter, step) for step in steps):  # another python-docx: save and read
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        return unpack(buffer.getvalue())
+    package = doc.part.package
+    for part in package.parts:
+        part.before_marshal()
+    sink = _Members()
+    PackageWriter._write_content_types_stream(sink, package.parts)
+    PackageWriter._write_pkg_rels(sink, package.rels)
+    PackageWriter._write_parts(sink, package.parts)
+    return sink.parts
+
+
+class _Members:
+    """Stands in for python-docx's zip writer: keeps each member's bytes under its name."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, bytes] = {}
+
+    def write(self, uri: Any, blob: bytes) -> None:
+        self.parts[uri.membername] = blob
 
 
 class _Deflated:
@@ -82,8 +114,9 @@ def _write_deflated(target: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes)
         squeezer = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
         deflated = squeezer.compress(data) + squeezer.flush()
         _deflated[key] = deflated
-        while len(_deflated) > MAX_DEFLATED:
-            _deflated.popitem(last=False)
+        kept = sum(map(len, _deflated.values()))
+        while len(_deflated) > MAX_DEFLATED or (kept > MAX_DEFLATED_BYTES and len(_deflated) > 1):
+            kept -= len(_deflated.popitem(last=False)[1])
     _deflated.move_to_end(key)
     info.file_size = len(data)
     info._compresslevel = LEVEL  # type: ignore[attr-defined]  # as writestr(compresslevel=...) sets it

@@ -16,6 +16,7 @@ from typing import Any
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from lxml.etree import SubElement
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
 HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
@@ -132,22 +133,19 @@ def unboxed(p: Any) -> None:
     """Take the callout box off paragraph ``p`` (an lxml ``w:p``): no border, no shading and no side
     indents of its own, whatever its style says. For the paragraphs of a key-figures grid cell,
     whose styles (Figure Value, Figure Label, Callout) draw a box the shaded cell already is."""
-    properties = p.get_or_add_pPr()
-    for old in properties.findall(qn("w:pBdr")) + properties.findall(qn("w:shd")):
-        properties.remove(old)
-    borders = OxmlElement("w:pBdr")
+    from .wml import PPR_ORDER, ordered, properties, w
+
+    ppr = properties(p)
+    for old in ppr.findall(qn("w:pBdr")) + ppr.findall(qn("w:shd")):
+        ppr.remove(old)
+    borders = ordered(ppr, w("pBdr"), PPR_ORDER)
     for side in ("top", "left", "bottom", "right", "between"):
-        edge = OxmlElement(f"w:{side}")
-        edge.set(qn("w:val"), "nil")
-        borders.append(edge)
-    properties.insert_element_before(borders, "w:shd", *_AFTER_SHADING)
-    shading = OxmlElement("w:shd")
-    shading.set(qn("w:val"), "clear")
-    shading.set(qn("w:color"), "auto")
-    shading.set(qn("w:fill"), "auto")
-    properties.insert_element_before(shading, *_AFTER_SHADING)
-    if properties.find(qn("w:numPr")) is None:  # list items keep their own indents
-        indent = properties.get_or_add_ind()
+        SubElement(borders, w(side), {w("val"): "nil"})
+    ordered(ppr, w("shd"), PPR_ORDER).attrib.update(
+        {w("val"): "clear", w("color"): "auto", w("fill"): "auto"}
+    )
+    if ppr.find(qn("w:numPr")) is None:  # list items keep their own indents
+        indent = ordered(ppr, w("ind"), PPR_ORDER)
         indent.set(qn("w:left"), "0")
         indent.set(qn("w:right"), "0")
 

@@ -1,7 +1,8 @@
 """Turn the HTML intermediate form into the paragraphs, lists, tables and pictures of a Word body.
 
-The walker goes through the documented HTML element set (docs/html-intermediate.md) and asks
-python-docx (and :mod:`briefgen.writers.docx.oxml` for what python-docx lacks) for each piece:
+The walker goes through the documented HTML element set (docs/html-intermediate.md) in document
+order and appends each piece to the body as WordprocessingML (:mod:`.wml`; :mod:`.oxml` for
+numbering, fields, bookmarks and links), so nothing is ever inserted before what is already there:
 
 * headings become Word's built-in Heading 1-3 with bookmarks, so the navigation pane and the
   table of contents work;
@@ -14,6 +15,9 @@ python-docx (and :mod:`briefgen.writers.docx.oxml` for what python-docx lacks) f
 * text in another language than the document's (a ``lang`` attribute on any element) carries
   its language on every run, so spelling, hyphenation and screen readers follow it;
 * anything outside the documented set is a warning naming the element, and its text is kept.
+
+Which method writes a block is a table (:data:`BY_CLASS`, then :data:`BY_TAG`, then the
+containers): a new kind of block is one handler and one entry.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt
+from lxml.etree import SubElement
 
 from ... import resources
 from ...log import warn
@@ -39,13 +43,11 @@ from .oxml import (
     Numbering,
     bookmark_end,
     bookmark_start,
-    ends_with_space,
     hyperlink,
     indent_like_item,
     keep_row_whole,
     number_paragraph,
     set_language,
-    trim_paragraph,
 )
 from .styles import (
     CONTAINER_STYLES,
@@ -59,18 +61,82 @@ from .styles import (
     available_style,
     breaks_before,
 )
+from .wml import W_P, W_PPR, W_PSTYLE, W_R, W_VAL, Para, add_text, paragraph_property, set_style, trim, w
 
 SPACES = re.compile(r"[ \t\n\r\f]+")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,7}")
+W_TBL, W_TR, W_TC = w("tbl"), w("tr"), w("tc")
+W_B, W_I, W_RFONTS, W_ASCII, W_HANSI = w("b"), w("i"), w("rFonts"), w("ascii"), w("hAnsi")
+
+#: Blocks written by a handler of their own because of a class: tag -> ((class, method), ...),
+#: the first class the element has wins. A ``<figure class="chart">`` would be one more entry.
+BY_CLASS: dict[str, tuple[tuple[str, str], ...]] = {
+    "header": (("cover", "cover"),),
+    "nav": (("toc", "toc"),),
+    "div": (("page-break", "page_break_block"), ("figures", "figures")),
+}
+#: Blocks written by a handler because of their tag alone (when no class above matched).
+BY_TAG: dict[str, str] = {
+    "h1": "heading",
+    "h2": "heading",
+    "h3": "heading",
+    "p": "text_block",
+    "ul": "list_block",
+    "ol": "list_block",
+    "table": "table",
+    "figure": "figure",
+    "dl": "definitions_block",
+    "blockquote": "quote",
+    "figcaption": "caption",
+}
+#: Inline elements and the formatting they add: (bold, italic, code) set to True.
+INLINE_FORMAT = {
+    "strong": (True, None, None),
+    "b": (True, None, None),
+    "em": (None, True, None),
+    "i": (None, True, None),
+    "code": (None, None, True),
+}
+TRANSPARENT = frozenset({"span", "sub", "sup", "time"})
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page the brief is laid out on (EMU): size and margins of the reference's first section."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+
+    @classmethod
+    def of(cls, section: Any) -> Page:
+        def length(value: Any, default: float) -> int:
+            return int(value) if value is not None else int(Cm(default))
+
+        return cls(
+            length(section.page_width, 21.0),
+            length(section.page_height, 29.7),
+            length(section.left_margin, 2.54),
+            length(section.right_margin, 2.54),
+            length(section.top_margin, 2.54),
+        )
+
+    @property
+    def text_width(self) -> int:
+        """The width between the margins, in EMU."""
+        return self.width - self.left - self.right
 
 
 @dataclass
 class Walker:
-    """Fills one Word document from one HTML tree, element by element."""
+    """Fills one Word document from one HTML tree, element by element, in document order."""
 
     doc: Any
     numbering: Numbering
     roots: tuple[Path, ...]
+    page: Page
     bookmarks: dict[str, str] = field(default_factory=dict)
     styles: dict[str, Any] = field(default_factory=dict)  # style name -> python-docx style
     warned: set[str] = field(default_factory=set)
@@ -80,11 +146,23 @@ class Walker:
     break_pending: bool = False
     cache: dict[str, object] = field(default_factory=dict)
     theme: Any = None  # the colours of the cover and the key figures (:mod:`.cover`)
-    target: Any = None  # where blocks go: None for the body, or a python-docx table cell
+    target: Any = None  # where blocks go: None for the body, or a table cell (``w:tc``)
     space_before_next: float | None = None  # points above the next paragraph (after the summary's band)
     language: str | None = None  # the document's language (``html[lang]``), read on the first block
     lang: str | None = None  # the language of the text being walked when it is not the document's
     logo_alt: str | None = None  # the cover logo's alternative text, for the header's logo
+    style_ids: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (used, id)
+
+    body: Any = None  # the document's ``w:body`` (read once)
+
+    @property
+    def container(self) -> Any:
+        """Where the next block goes: the body or the current table cell."""
+        if self.target is not None:
+            return self.target
+        if self.body is None:
+            self.body = self.doc.element.body
+        return self.body
 
     # ----- styles and warnings -------------------------------------------------
 
@@ -106,16 +184,22 @@ class Walker:
     # ----- paragraphs and runs --------------------------------------------------
 
     def set_style(self, paragraph: Any, name: str) -> str:
-        """Give ``paragraph`` the style ``name`` (or its fallback) by id; return the name used.
-
-        Setting the style id directly avoids python-docx's name lookup, which
-        scans every style in the document on each call.
-        """
-        used = self.style(name)
-        style = self.styles.get(used)
-        if style is not None:
-            paragraph._p.style = style.style_id
+        """Give ``paragraph`` (a :class:`.wml.Para` or a python-docx paragraph) the style ``name``
+        (or its fallback) by id; return the name used."""
+        used, ident = self.style_id(name)
+        if ident is not None:
+            set_style(paragraph._p, ident)
         return used
+
+    def style_id(self, name: str) -> tuple[str, str | None]:
+        """The style used for ``name`` (:meth:`style`) and its id (None if the reference has no
+        such style at all); looked up once per name."""
+        found = self.style_ids.get(name)
+        if found is None:
+            used = self.style(name)
+            known = self.styles.get(used)
+            found = self.style_ids[name] = (used, known.style_id if known is not None else None)
+        return found
 
     def breaks_before(self, name: str) -> bool:
         """Whether style ``name`` (or a style it is based on) starts a new page; cached."""
@@ -124,20 +208,27 @@ class Walker:
             self.cache[key] = breaks_before(self.styles.get(name))
         return bool(self.cache[key])
 
-    def paragraph(self, style: str) -> Any:
-        paragraph = (self.target or self.doc).add_paragraph()
-        used = self.set_style(paragraph, style)
+    def paragraph(self, style: str) -> Para:
+        """A new paragraph of ``style`` at the end of the current container."""
+        used, ident = self.style_id(style)
+        p = SubElement(self.container, W_P)
+        if ident is not None:
+            SubElement(SubElement(p, W_PPR), W_PSTYLE, {W_VAL: ident})
+        paragraph = Para(p)
         level = HEADING_STYLES.get(style)
         starts_page = self.breaks_before(used)
         if self.break_pending:
             self.break_pending = False
             if not starts_page:
-                paragraph.paragraph_format.page_break_before = starts_page = True
+                paragraph_property(p, "pageBreakBefore")
+                starts_page = True
         elif level == 1 and self.summary and starts_page:
-            paragraph.paragraph_format.page_break_before = starts_page = False
+            paragraph_property(p, "pageBreakBefore").set(w("val"), "0")
+            starts_page = False
         if self.space_before_next is not None:
             if not starts_page:  # a gap at the top of a page is no gap in the PDF either
-                paragraph.paragraph_format.space_before = Pt(self.space_before_next)
+                twips = Emu(Pt(self.space_before_next)).twips
+                paragraph_property(p, "spacing").set(w("before"), str(twips))
             self.space_before_next = None
         return paragraph
 
@@ -145,38 +236,34 @@ class Walker:
         """Start the next paragraph on a new page (once, whatever its style says)."""
         self.break_pending = True
 
-    def finish(self, paragraph: Any) -> None:
+    def finish(self, paragraph: Para) -> None:
         """Trim the paragraph's outer spaces; remove it when nothing is left."""
-        trim_paragraph(paragraph._p)
-        p = paragraph._p
-        has_content = bool(
-            p.xpath("./w:fldSimple|./w:bookmarkStart")
-            or any(t.text for t in p.xpath(".//w:t"))
-            or p.xpath(".//w:drawing|.//w:br|.//w:fldChar")
-        )
-        if not has_content:
-            p.getparent().remove(p)
+        paragraph.finish()
 
-    def text_run(self, paragraph: Any, text: str, fmt: Format) -> None:
+    def text_run(self, paragraph: Para, text: str, fmt: Format) -> None:
         text = SPACES.sub(" ", xml_clean(text))
         if not text:
             return
-        if text.startswith(" ") and ends_with_space(paragraph):
+        if text[0] == " " and paragraph.ends_with_space():
             text = text[1:]
             if not text:
                 return
         if fmt.link:
             self.hyperlink(paragraph, text, fmt)
             return
-        run = paragraph.add_run(text)
-        run.bold = fmt.bold or None
-        run.italic = fmt.italic or None
+        r = SubElement(paragraph._p, W_R)
+        rpr = SubElement(r, w("rPr"))  # python-docx's bold=None leaves an empty one: kept as it was
         if fmt.code:
-            run.font.name = "Courier New"
+            SubElement(rpr, W_RFONTS, {W_ASCII: "Courier New", W_HANSI: "Courier New"})
+        if fmt.bold:
+            SubElement(rpr, W_B)
+        if fmt.italic:
+            SubElement(rpr, W_I)
         if self.lang:
-            set_language(run._r, self.lang)
+            SubElement(rpr, w("lang"), {w("val"): self.lang})
+        add_text(r, text)
 
-    def hyperlink(self, paragraph: Any, text: str, fmt: Format) -> None:
+    def hyperlink(self, paragraph: Para, text: str, fmt: Format) -> None:
         target = fmt.link or ""
         style = self.styles.get("Hyperlink")
         look = {
@@ -187,10 +274,10 @@ class Walker:
         if target.startswith("#"):
             hyperlink(paragraph, text, anchor=self.bookmarks.get(target[1:], target[1:]), **look)
         else:
-            rid = paragraph.part.relate_to(target, RT.HYPERLINK, is_external=True)
+            rid = self.doc.part.relate_to(target, RT.HYPERLINK, is_external=True)
             hyperlink(paragraph, text, rid=rid, **look)
         if self.lang:
-            for run in paragraph._p[-1].iter(qn("w:r")):
+            for run in paragraph._p[-1].iter(W_R):
                 set_language(run, self.lang)
 
     # ----- languages --------------------------------------------------------------------------
@@ -214,7 +301,7 @@ class Walker:
         finally:
             self.lang = outer
 
-    def inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
+    def inline(self, paragraph: Para, element: Any, fmt: Format) -> None:
         """Add the text and inline children of ``element`` to ``paragraph``."""
         if element.get("lang") is not None:
             with self.speaking(element):
@@ -222,35 +309,33 @@ class Walker:
         else:
             self._inline(paragraph, element, fmt)
 
-    def _inline(self, paragraph: Any, element: Any, fmt: Format) -> None:
+    def _inline(self, paragraph: Para, element: Any, fmt: Format) -> None:
         if element.text:
             self.text_run(paragraph, element.text, fmt)
         for child in element:
-            if not isinstance(child.tag, str):
-                if child.tail:
-                    self.text_run(paragraph, child.tail, fmt)
-                continue
-            self.inline_element(paragraph, child, fmt)
+            if isinstance(child.tag, str):
+                self.inline_element(paragraph, child, fmt)
             if child.tail:
                 self.text_run(paragraph, child.tail, fmt)
 
-    def inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
+    def inline_element(self, paragraph: Para, child: Any, fmt: Format) -> None:
         if child.get("lang") is not None:
             with self.speaking(child):
                 self._inline_element(paragraph, child, fmt)
         else:
             self._inline_element(paragraph, child, fmt)
 
-    def _inline_element(self, paragraph: Any, child: Any, fmt: Format) -> None:
+    def _inline_element(self, paragraph: Para, child: Any, fmt: Format) -> None:
         tag = child.tag
-        if tag in ("strong", "b"):
-            self.inline(paragraph, child, Format(True, fmt.italic, fmt.code, fmt.link))
-        elif tag in ("em", "i"):
-            self.inline(paragraph, child, Format(fmt.bold, True, fmt.code, fmt.link))
-        elif tag == "code":
-            self.inline(paragraph, child, Format(fmt.bold, fmt.italic, True, fmt.link))
+        adds = INLINE_FORMAT.get(tag)
+        if adds is not None:
+            bold, italic, code = adds
+            inner = Format(bold or fmt.bold, italic or fmt.italic, code or fmt.code, fmt.link)
+            self.inline(paragraph, child, inner)
+        elif tag in TRANSPARENT:
+            self.inline(paragraph, child, fmt)
         elif tag == "br":
-            paragraph.add_run().add_break()
+            paragraph.add_break()
         elif tag == "a":
             href = (child.get("href") or "").strip()
             if href.startswith("#") or safe_link(href):
@@ -264,8 +349,6 @@ class Walker:
                 self.inline(paragraph, child, fmt)
         elif tag == "img":
             self.image(paragraph, child)
-        elif tag in ("span", "sub", "sup", "time"):
-            self.inline(paragraph, child, fmt)
         else:
             self.unknown(child)
             self.inline(paragraph, child, fmt)
@@ -274,7 +357,7 @@ class Walker:
 
     def blocks(self, element: Any, style: str = "Normal", skip: Any = None) -> None:
         """Walk block-level children of ``element`` (but ``skip``); loose text becomes a paragraph."""
-        pending: Any = None
+        pending: Para | None = None
         if element.text and element.text.strip():
             pending = self.paragraph(style)
             self.text_run(pending, element.text, Format())
@@ -287,7 +370,7 @@ class Walker:
                 self.inline_element(pending, child, Format())
             else:
                 if pending is not None:
-                    self.finish(pending)
+                    pending.finish()
                     pending = None
                 self.block(child, style)
             if child.tail and child.tail.strip():
@@ -295,7 +378,7 @@ class Walker:
                     pending = self.paragraph(style)
                 self.text_run(pending, child.tail, Format())
         if pending is not None:
-            self.finish(pending)
+            pending.finish()
 
     def block(self, element: Any, style: str) -> None:
         if element.get("lang") is not None:
@@ -305,71 +388,26 @@ class Walker:
             self._block(element, style)
 
     def _block(self, element: Any, style: str) -> None:
+        """Write ``element`` with the handler the tables name (:data:`BY_CLASS`, :data:`BY_TAG`)."""
         tag = element.tag
-        classes = set((element.get("class") or "").split())
-        if tag in HEADINGS:
-            self.heading(element, HEADINGS[tag])
-        elif tag == "p":
-            name = next((PARAGRAPH_CLASSES[c] for c in classes if c in PARAGRAPH_CLASSES), style)
-            paragraph = self.paragraph(name)
-            self.inline(paragraph, element, Format())
-            self.finish(paragraph)
-        elif tag in ("ul", "ol"):
-            self.list(element, 0, style)
-        elif tag == "table":
-            self.table(element)
-        elif tag == "figure":
-            self.figure(element)
-        elif tag == "dl":
-            self.definitions(element, "Cover Meta" if "cover-meta" in classes else style)
-        elif tag == "blockquote":
-            self.blocks(element, "Quote")
-        elif tag == "header" and "cover" in classes:
-            self.cover(element)
-        elif tag == "nav" and "toc" in classes:
-            self.toc(element)
-        elif tag == "div" and "page-break" in classes:
-            self.page_break()
-        elif tag == "div" and "figures" in classes:
-            figures(self, element)
+        classes = (element.get("class") or "").split()
+        for wanted, method in BY_CLASS.get(tag, ()):
+            if wanted in classes:
+                getattr(self, method)(element, classes, style)
+                return
+        method = BY_TAG.get(tag)
+        if method is not None:
+            getattr(self, method)(element, classes, style)
         elif tag in CONTAINERS:
-            inner = next(
-                (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
-                style,
-            )
-            if classes & KEEP_TOGETHER:
-                self.keep_together(element, inner)
-            elif self.summary and "lead-section" in classes:  # print.css hides its first paragraph
-                self.blocks(element, inner, skip=next(iter(element.iterchildren("p")), None))
-            else:
-                self.blocks(element, inner)
-        elif tag in ("figcaption",):
-            paragraph = self.paragraph("Caption")
-            self.inline(paragraph, element, Format())
-            self.finish(paragraph)
+            self.container_block(element, classes, style)
         else:
             self.unknown(element)
             self.blocks(element, style)
 
-    def keep_together(self, element: Any, style: str) -> None:
-        """Write a callout and keep its paragraphs on one page."""
-        from docx.text.paragraph import Paragraph
+    # ----- the handlers: (element, its classes, the style of the enclosing block) ---------------
 
-        body = self.doc.element.body
-        before = len(body) - (1 if len(body) and body[-1].tag == qn("w:sectPr") else 0)
-        self.blocks(element, style)
-        added = [el for el in list(body)[before:] if el.tag == qn("w:p")]
-        for p in added[:-1]:
-            Paragraph(p, self.doc._body).paragraph_format.keep_with_next = True
-
-    def bookmark_name(self, ident: str) -> str:
-        if ident not in self.bookmarks:
-            self.next_bookmark += 1
-            self.bookmarks[ident] = f"_Toc{self.next_bookmark:08d}"
-        return self.bookmarks[ident]
-
-    def heading(self, element: Any, level: int) -> None:
-        paragraph = self.paragraph(f"Heading {level}")
+    def heading(self, element: Any, _classes: list[str], _style: str) -> None:
+        paragraph = self.paragraph(f"Heading {HEADINGS[element.tag]}")
         ident = element.get("id")
         if ident:
             name = self.bookmark_name(ident)
@@ -377,7 +415,71 @@ class Walker:
         self.inline(paragraph, element, Format())
         if ident:
             bookmark_end(paragraph, name)
-        self.finish(paragraph)
+        paragraph.finish()
+
+    def text_block(self, element: Any, classes: list[str], style: str) -> None:
+        """``p``: a paragraph in the style of its class, else the enclosing block's."""
+        name = next((PARAGRAPH_CLASSES[c] for c in classes if c in PARAGRAPH_CLASSES), style)
+        paragraph = self.paragraph(name)
+        self.inline(paragraph, element, Format())
+        paragraph.finish()
+
+    def list_block(self, element: Any, _classes: list[str], style: str) -> None:
+        self.list(element, 0, style)
+
+    def definitions_block(self, element: Any, classes: list[str], style: str) -> None:
+        self.definitions(element, "Cover Meta" if "cover-meta" in classes else style)
+
+    def quote(self, element: Any, _classes: list[str], _style: str) -> None:
+        self.blocks(element, "Quote")
+
+    def caption(self, element: Any, _classes: list[str], _style: str) -> None:
+        paragraph = self.paragraph("Caption")
+        self.inline(paragraph, element, Format())
+        paragraph.finish()
+
+    def page_break_block(self, _element: Any, _classes: list[str], _style: str) -> None:
+        self.page_break()
+
+    def container_block(self, element: Any, classes: list[str], style: str) -> None:
+        """``section``, ``div``, ``aside``...: their blocks, in a callout's style inside one."""
+        inner = next(
+            (CONTAINER_STYLES[c] for c in ("callout-actions", "callout", "colophon") if c in classes),
+            style,
+        )
+        if KEEP_TOGETHER.intersection(classes):
+            self.keep_together(element, inner)
+        elif self.summary and "lead-section" in classes:  # print.css hides its first paragraph
+            self.blocks(element, inner, skip=next(iter(element.iterchildren("p")), None))
+        else:
+            self.blocks(element, inner)
+
+    def cover(self, element: Any, _classes: list[str], _style: str) -> None:
+        """The cover on a page of the brand colour, or the summary's band (:func:`.cover.cover`)."""
+        cover(self, element)
+
+    def toc(self, element: Any, _classes: list[str], _style: str) -> None:
+        """The contents page: Word's TOC field, its result already filled (:mod:`.contents`)."""
+        contents.toc(self, element)
+
+    def figures(self, element: Any, _classes: list[str], _style: str) -> None:
+        """The key figures as a grid (:func:`.cover.figures`)."""
+        figures(self, element)
+
+    def keep_together(self, element: Any, style: str) -> None:
+        """Write a callout and keep its paragraphs on one page."""
+        container = self.container
+        before = len(container)
+        self.blocks(element, style)
+        added = [el for el in container[before:] if el.tag == W_P]
+        for p in added[:-1]:
+            paragraph_property(p, "keepNext")
+
+    def bookmark_name(self, ident: str) -> str:
+        if ident not in self.bookmarks:
+            self.next_bookmark += 1
+            self.bookmarks[ident] = f"_Toc{self.next_bookmark:08d}"
+        return self.bookmarks[ident]
 
     def list(self, element: Any, level: int, style: str) -> None:
         ordered = element.tag == "ol"
@@ -405,69 +507,100 @@ class Walker:
             if not isinstance(child.tag, str):
                 continue
             if child.tag in ("ul", "ol"):
-                self.finish(paragraph)
+                paragraph.finish()
                 with self.speaking(child):
                     self.list(child, level + 1, style)
                 paragraph = self.paragraph(item_style)
                 indent_like_item(paragraph, level)
             elif child.tag == "p":
                 if paragraph.runs:
-                    self.finish(paragraph)
+                    paragraph.finish()
                     paragraph = self.paragraph(item_style)
                     indent_like_item(paragraph, level)
                 self.inline(paragraph, child, Format())
             elif child.tag in INLINE:
                 self.inline_element(paragraph, child, Format())
             else:
-                self.finish(paragraph)
+                paragraph.finish()
                 self.block(child, style)
                 paragraph = self.paragraph(item_style)
                 indent_like_item(paragraph, level)
             if child.tail:
                 self.text_run(paragraph, child.tail, Format())
-        self.finish(paragraph)
+        paragraph.finish()
 
-    def table(self, element: Any) -> None:
+    def table(self, element: Any, _classes: list[str], _style: str) -> None:
+        """A data table in the Brief Table style, its header rows repeated on every page."""
         rows = [tr for tr in element.iter("tr")]
         if not rows:
             return
-        width = max(len([c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]) for tr in rows)
-        table = self.doc.add_table(rows=len(rows), cols=max(width, 1))
-        if "Brief Table" in self.styles:
-            table.style = self.styles["Brief Table"]
-        else:
-            table.style = self.styles[self.style("Table Grid")] if "Table Grid" in self.styles else None
-            if "Brief Table" not in self.warned:
-                self.warned.add("Brief Table")
-                warn("reference document has no table style 'Brief Table'; using a plain table")
-        for r, tr in enumerate(rows):
-            row = table.rows[r]
-            keep_row_whole(row, header=tr.getparent() is not None and tr.getparent().tag == "thead")
-            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
-            with self.speaking(tr):
-                for c, cell_el in enumerate(cells):
-                    paragraph = row.cells[c].paragraphs[0]
-                    self.set_style(paragraph, "Table Heading" if cell_el.tag == "th" else "Table Text")
-                    self.inline(paragraph, cell_el, Format(bold=cell_el.tag == "th"))
-                    trim_paragraph(paragraph._p)
+        cells_of = [[c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")] for tr in rows]
+        cols = max(max(len(cells) for cells in cells_of), 1)
+        width = Emu(self.page.text_width // cols).twips  # as python-docx's add_table shares the width
+        style_id = self.table_style()
+        tbl = SubElement(self.container, W_TBL)
+        tblpr = SubElement(tbl, w("tblPr"))
+        if style_id is not None:
+            SubElement(tblpr, w("tblStyle"), {w("val"): style_id})
+        SubElement(tblpr, w("tblW"), {w("type"): "auto", w("w"): "0"})
+        SubElement(tblpr, w("tblLook"), {
+            w("firstColumn"): "1", w("firstRow"): "1", w("lastColumn"): "0", w("lastRow"): "0",
+            w("noHBand"): "0", w("noVBand"): "1", w("val"): "04A0",
+        })  # fmt: skip
+        grid = SubElement(tbl, w("tblGrid"))
+        for _ in range(cols):
+            SubElement(grid, w("gridCol"), {w("w"): str(width)})
+        for tr_el, cells in zip(rows, cells_of, strict=True):
+            tr = SubElement(tbl, W_TR)
+            parent = tr_el.getparent()
+            keep_row_whole(tr, header=parent is not None and parent.tag == "thead")
+            with self.speaking(tr_el):
+                for c in range(cols):
+                    tc = SubElement(tr, W_TC)
+                    SubElement(SubElement(tc, w("tcPr")), w("tcW"), {w("type"): "dxa", w("w"): str(width)})
+                    paragraph = Para.append(tc)
+                    if c >= len(cells):
+                        continue
+                    cell = cells[c]
+                    self.set_style(paragraph, "Table Heading" if cell.tag == "th" else "Table Text")
+                    self.inline(paragraph, cell, Format(bold=cell.tag == "th"))
+                    trim(paragraph._p)
 
-    def figure(self, element: Any) -> None:
+    def table_style(self) -> str | None:
+        """The id of the tables' style: Brief Table, else Table Grid (with one warning), else none;
+        None too for the reference's default table style, as python-docx gives it."""
+        if "table" not in self.cache:
+            from docx.enum.style import WD_STYLE_TYPE
+
+            if "Brief Table" in self.styles:
+                style = self.styles["Brief Table"]
+            else:
+                style = self.styles[self.style("Table Grid")] if "Table Grid" in self.styles else None
+                if "Brief Table" not in self.warned:
+                    self.warned.add("Brief Table")
+                    warn("reference document has no table style 'Brief Table'; using a plain table")
+            self.cache["table"] = self.doc.styles.get_style_id(style, WD_STYLE_TYPE.TABLE)
+        return self.cache["table"]  # type: ignore[return-value]
+
+    def figure(self, element: Any, classes: list[str], _style: str) -> None:
         for child in element:
             if not isinstance(child.tag, str):
                 continue
             if child.tag == "img":
                 paragraph = self.paragraph("Normal")
-                logo = "cover-logo" in (element.get("class") or "").split()
+                logo = "cover-logo" in classes
                 if logo:
                     self.logo_alt = xml_clean(child.get("alt") or "").strip() or None
                 self.image(paragraph, child, max_height=Cm(1.6) if logo else None)
-                self.finish(paragraph)
+                paragraph.finish()
             elif child.tag == "figcaption":
                 self.block(child, "Caption")
             else:
                 self.block(child, "Normal")
 
-    def image(self, paragraph: Any, element: Any, max_height: int | None = None) -> None:
+    def image(self, paragraph: Para, element: Any, max_height: int | None = None) -> None:
+        from docx.shape import InlineShape
+
         src = element.get("src") or ""
         alt = xml_clean(element.get("alt") or "").strip()
         if not alt:
@@ -479,24 +612,23 @@ class Walker:
         if mime not in ("image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff"):
             warn("docx: image %s of type %s cannot be placed in Word; skipped", resources.shown(src), mime)
             return
+        r = paragraph.add_run()
         try:
-            shape = paragraph.add_run().add_picture(io.BytesIO(data))
+            inline = self.doc.part.new_pic_inline(io.BytesIO(data), None, None)
         except Exception as exc:  # python-docx raises several types for bad images
             warn("docx: image %s could not be read (%s); skipped", resources.shown(src), type(exc).__name__)
             return
-        max_width = (
-            self.doc.sections[0].page_width
-            - self.doc.sections[0].left_margin
-            - self.doc.sections[0].right_margin
-        )
+        SubElement(r, w("drawing")).append(inline)
+        shape = InlineShape(inline)
+        max_width = self.page.text_width
         if shape.width > max_width:
             ratio = max_width / shape.width
             shape.width, shape.height = Emu(int(max_width)), Emu(int(shape.height * ratio))
         if max_height is not None and shape.height > max_height:
             ratio = max_height / shape.height
             shape.width, shape.height = Emu(int(shape.width * ratio)), Emu(int(max_height))
-        shape._inline.docPr.set("descr", alt)
-        shape._inline.docPr.set("title", alt)
+        inline.docPr.set("descr", alt)
+        inline.docPr.set("title", alt)
 
     def definitions(self, element: Any, style: str) -> None:
         term = None
@@ -512,15 +644,7 @@ class Walker:
                     self.text_run(paragraph, ": ", Format())
                     term = None
                 self.inline(paragraph, child, Format())
-                self.finish(paragraph)
+                paragraph.finish()
             else:
                 self.unknown(child)
                 self.block(child, style)
-
-    def cover(self, element: Any) -> None:
-        """The cover on a page of the brand colour, or the summary's band (:func:`.cover.cover`)."""
-        cover(self, element)
-
-    def toc(self, element: Any) -> None:
-        """The contents page: Word's TOC field, its result already filled (:mod:`.contents`)."""
-        contents.toc(self, element)
