@@ -6,7 +6,8 @@ for its versions of briefgen, WeasyPrint and the shipped fonts and refuses the o
 (naming them and both versions), sends the batch's input files once to each worker as data
 (:mod:`.bundle`: no shared file system), and submits one task per stakeholder, a group's
 stakeholders to the same worker so its laid-out body and Word placeholder are reused there
-(the worker keeps a :class:`briefgen.batch.worker.Worker` per batch in its process).
+(the worker keeps a :class:`briefgen.batch.worker.Worker` per batch in its process; tasks are
+pinned to their worker, so the scheduler never moves them away from the work kept there).
 
 Nothing a worker returns is believed on its word (:func:`accept`): the stakeholder must be the
 one the task named, every format the task asked for and no other, each file's bytes within
@@ -14,8 +15,9 @@ one the task named, every format the task asked for and no other, each file's by
 
 - the time limit: a brief running past ``--time-limit`` (from the worker's "started" event) fails
   alone; its task is cancelled and its worker restarted (by its nanny);
-- a worker that dies (killed, or by its nanny over its memory limit) has its tasks run elsewhere
-  by the scheduler; a stakeholder whose brief kills workers again and again fails alone;
+- a worker that dies (killed, or by its nanny over its memory limit) has its tasks sent to
+  another worker by the client (a group stays together); a stakeholder whose brief was running
+  on a worker that died :data:`MAX_DEATHS` times fails alone;
 - the scheduler lost: :class:`ClusterLost`, one line; the manifest keeps what finished;
 - leaving early (Ctrl-C, SIGTERM): the client cancels its tasks, drops what the workers keep
   for the batch and disconnects; the cluster goes on running.
@@ -46,6 +48,8 @@ CONNECT_S = 20.0  # to reach the scheduler
 WORKERS_S = 30.0  # for a first worker to join
 POLL_S = 0.25  # how often the client looks at the time limits and the scheduler
 LOST_S = 10.0  # a scheduler out of reach this long is lost
+LOOK_S = 1.0  # how often the client looks for workers that left or joined
+MAX_DEATHS = 2  # a brief whose worker died this many times while building it fails alone
 RESULT_LIMIT = 256 * 1024 * 1024  # one file's bytes from a worker
 TEXT_LIMIT = 2000  # characters of an error, a warning or a title from a worker
 MAX_WARNINGS = 100
@@ -285,6 +289,14 @@ class _Run:
         self.lock = threading.Lock()
         self.out = settings.request.out
         self.limit = settings.limits.brief_seconds
+        self.where: dict[Any, str] = {}  # the worker each pending task is pinned to
+        self.deaths: dict[str, int] = {}  # stakeholders whose worker died while building them
+        self.sent = 0
+        self.orphaned_since: float | None = None
+        self.workers: list[str] = []
+        self.refused: set[str] = set()
+        self.expected: dict[str, str] = {}
+        self.bundle: Any = None
 
     def note_start(self, event: Any) -> None:
         """A worker's "started" event (subscribed topic; runs on the client's event loop thread)."""
@@ -295,30 +307,83 @@ class _Run:
 
     def submit(self, tasks: list[Task]) -> None:
         client = self.client
-        workers, expected = _accepted(client, self.settings.request.scheduler or "", self.say)
-        link = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) else None
-        if link:
-            self.say(f"Dask dashboard: {link}")
+        self.workers, self.expected = _accepted(client, self.settings.request.scheduler or "", self.say)
+        self.refused: set[str] = set(client.scheduler_info()["workers"]) - set(self.workers)
+        services = client.scheduler_info().get("services", {})
+        if "dashboard" in services:
+            self.say(f"Dask dashboard: {client.dashboard_link}")
         client.subscribe_topic(f"{TOPIC}-{self.token}", self.note_start)
-        bundle = client.scatter(pack(self.settings, self.token), broadcast=True, workers=workers, hash=False)
-        for index, (task, worker) in enumerate(place(tasks, workers)):
-            future = client.submit(
-                remote_build,
-                bundle,
-                task,
-                expected,
-                key=f"briefgen-{self.token[:12]}-{index}",
-                workers=[worker],
-                allow_other_workers=True,  # a worker that dies: its stakeholders run elsewhere
-                pure=False,
-            )
-            self.pending[future] = task
-        self.bundle = bundle
+        self.bundle = client.scatter(
+            pack(self.settings, self.token), broadcast=True, workers=self.workers, hash=False
+        )
+        for task, worker in place(tasks, self.workers):
+            self.send(task, worker)
+
+    def send(self, task: Task, worker: str) -> None:
+        """Submit ``task`` to run on ``worker`` only (a worker that leaves: see :meth:`reassign`)."""
+        self.sent += 1
+        future = self.client.submit(
+            remote_build,
+            self.bundle,
+            task,
+            self.expected,
+            key=f"briefgen-{self.token[:12]}-{self.sent}",
+            workers=[worker],
+            allow_other_workers=False,  # the group's work is kept there; stealing would lose it
+            pure=False,
+        )
+        self.pending[future] = task
+        self.where[future] = worker
+
+    def reassign(self) -> Iterator[Outcome]:
+        """Move the tasks of workers that left to workers that are here (a group stays together);
+        a stakeholder whose brief was running on a worker that died :data:`MAX_DEATHS` times fails."""
+        live = set(self.client.scheduler_info()["workers"])
+        for worker in sorted(live - set(self.workers) - self.refused):  # a restarted or new worker
+            found = self.client.run(versions, workers=[worker], on_error="return").get(worker)
+            if found == self.expected:
+                self.workers.append(worker)
+            else:
+                self.refused.add(worker)
+                self.say(_difference(worker, self.expected, found))
+        self.workers = [w for w in self.workers if w in live]
+        gone = {f: w for f, w in self.where.items() if w not in live}
+        if not gone:
+            return
+        if not self.workers:
+            self.orphaned_since = self.orphaned_since or time.monotonic()
+            if time.monotonic() - self.orphaned_since > WORKERS_S:
+                raise ClusterLost(
+                    f"--scheduler: no worker left at {self.settings.request.scheduler}; the briefs built "
+                    "so far are in the manifest and a re-run builds the rest"
+                )
+            return
+        self.orphaned_since = None
+        moved: dict[str, str] = {}
+        load = {w: sum(1 for x in self.where.values() if x == w) for w in self.workers}
+        for future, old in gone.items():
+            task = self.pending.pop(future)
+            del self.where[future]
+            future.cancel()
+            ident = task.stakeholder.id or ""
+            with self.lock:
+                began = self.started.pop(ident, None)
+            if began is not None and began[1] == old:  # it was being built when its worker died
+                self.deaths[ident] = self.deaths.get(ident, 0) + 1
+                if self.deaths[ident] >= MAX_DEATHS:
+                    why = f"its worker died {self.deaths[ident]} times while building it"
+                    yield Outcome(ident, "failed", error=f"{why} (killed, or over its memory limit)")
+                    continue
+            if old not in moved:
+                moved[old] = min(self.workers, key=lambda w: load[w])
+            load[moved[old]] += 1
+            self.send(task, moved[old])
 
     def outcomes(self) -> Iterator[Outcome]:
         from distributed import wait
 
         away_since: float | None = None
+        looked = time.monotonic()
         while self.pending:
             try:
                 with self.client.as_current():
@@ -327,10 +392,14 @@ class _Run:
                 done = set()
             for future in done:
                 task = self.pending.pop(future)
+                self.where.pop(future, None)
                 yield self.finish(future, task)
             yield from self.overdue()
             if self.client.status == "running":
                 away_since = None
+                if time.monotonic() - looked > LOOK_S:
+                    looked = time.monotonic()
+                    yield from self.reassign()
             elif away_since is None:
                 away_since = time.monotonic()
             elif time.monotonic() - away_since > LOST_S:
@@ -377,6 +446,7 @@ class _Run:
             if began is None or now - began[0] <= self.limit:
                 continue
             del self.pending[future]
+            self.where.pop(future, None)
             future.cancel()
             threading.Thread(
                 target=self._restart, args=(began[1],), name="briefgen-restart", daemon=True
