@@ -64,7 +64,8 @@ class Loopback:
         return Client(self.address, timeout=30, set_as_default=False)
 
     def add_worker(self, *extra: str) -> None:
-        command = _dask("worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard")
+        command = _dask("worker", self.address, "--host", "127.0.0.1", "--nthreads", "1")
+        command += ["--dashboard-address", "127.0.0.1:0"]
         command += [*extra]
         handle = (self.log / f"worker-{len(self.processes)}.log").open("wb")
         self.processes.append(
@@ -91,7 +92,8 @@ def on_loopback(log: Path, workers: int = 2, *worker_args: str) -> Iterator[Loop
     log.mkdir(parents=True, exist_ok=True)
     cluster = Loopback(f"tcp://127.0.0.1:{port}", log)
     try:
-        command = _dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        command = _dask("scheduler", "--host", "127.0.0.1", "--port", str(port))
+        command += ["--dashboard-address", f"127.0.0.1:{free_port()}"]  # its HTTP server, on loopback
         handle = (log / "scheduler.log").open("wb")
         cluster.processes.append(
             subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)

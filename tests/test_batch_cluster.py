@@ -223,6 +223,7 @@ def test_the_example_batch_on_two_dask_workers_gives_the_same_bytes_as_on_this_m
     )  # fmt: skip
     assert remote.returncode == 0, remote.stderr
     assert "4 built, 0 unchanged, 0 failed" in remote.stdout
+    assert "Dask dashboard: http://127.0.0.1:" in remote.stderr  # the scheduler's, on loopback
     assert files(tmp_path / "remote") == files(tmp_path / "local")
     assert len(files(tmp_path / "local")) == 8
     assert without_timings(tmp_path / "remote") == without_timings(tmp_path / "local")

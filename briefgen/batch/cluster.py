@@ -32,9 +32,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import BriefgenError, UsageError
@@ -390,6 +391,8 @@ class _Run:
                     done, _ = wait(list(self.pending), timeout=POLL_S, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 done = set()
+            except (CancelledError, OSError):  # cancelled by the scheduler's going, or its connection closed
+                self.lost()
             for future in done:
                 task = self.pending.pop(future)
                 self.where.pop(future, None)
@@ -399,13 +402,17 @@ class _Run:
                 away_since = None
                 if time.monotonic() - looked > LOOK_S:
                     looked = time.monotonic()
-                    yield from self.reassign()
+                    try:
+                        moved = list(self.reassign())
+                    except OSError:  # the scheduler's connection closed while the client asked
+                        self.lost()
+                    yield from moved
             elif away_since is None:
                 away_since = time.monotonic()
             elif time.monotonic() - away_since > LOST_S:
                 self.lost()
 
-    def lost(self) -> None:
+    def lost(self) -> NoReturn:
         raise ClusterLost(
             f"--scheduler: the scheduler at {self.settings.request.scheduler} was lost; the briefs built "
             "so far are in the manifest and a re-run builds the rest"
@@ -478,10 +485,23 @@ def execute(tasks: list[Task], settings: WorkerSettings, say: Callable[[str], No
     """Yield outcomes as the cluster finishes them; the client writes every file."""
     if not tasks:
         return
-    run = _Run(_connect(settings.request.scheduler or ""), settings, say)
+    import logging
+
+    import distributed  # noqa: F401  (its loggers exist once it is imported)
+
+    # distributed's own handlers would print its reconnect tracebacks: the batch says it in one line
+    names = [name for name in logging.root.manager.loggerDict if name.split(".")[0] == "distributed"]
+    handlers = {h: h.level for name in names for h in logging.getLogger(name).handlers}
+    for handler in handlers:
+        handler.setLevel(logging.CRITICAL)
     try:
-        run.submit(tasks)
-        yield from run.outcomes()
+        run = _Run(_connect(settings.request.scheduler or ""), settings, say)
+        try:
+            run.submit(tasks)
+            yield from run.outcomes()
+        finally:
+            with signals_deferred():
+                run.close()
     finally:
-        with signals_deferred():
-            run.close()
+        for handler, level in handlers.items():
+            handler.setLevel(level)
