@@ -144,9 +144,13 @@ def forget(token: str, dask_worker: Any = None) -> int:
         kept = _KEPT.pop((address, token), None)
     if kept is None:
         return 0
-    with kept.lock:
-        kept.builder.close()
-    shutil.rmtree(kept.root, ignore_errors=True)
+
+    def drop() -> None:  # once the brief it may be building (a cancelled task's) is done
+        with kept.lock:
+            kept.builder.close()
+        shutil.rmtree(kept.root, ignore_errors=True)
+
+    threading.Thread(target=drop, name="briefgen-forget", daemon=True).start()
     return 1
 
 
