@@ -48,7 +48,7 @@ from .worker import Worker, WorkerSettings
 CONNECT_S = 20.0  # to reach the scheduler
 WORKERS_S = 30.0  # for a first worker to join
 POLL_S = 0.25  # how often the client looks at the time limits and the scheduler
-LOST_S = 10.0  # a scheduler out of reach this long is lost
+LOST_S = 5.0  # a scheduler out of reach this long is lost
 LOOK_S = 1.0  # how often the client looks for workers that left or joined
 MAX_DEATHS = 2  # a brief whose worker died this many times while building it fails alone
 RESULT_LIMIT = 256 * 1024 * 1024  # one file's bytes from a worker
@@ -345,14 +345,18 @@ class _Run:
         a stakeholder whose brief was running on a worker that died :data:`MAX_DEATHS` times fails."""
         live = set(self.client.scheduler_info()["workers"])
         for worker in sorted(live - set(self.workers) - self.refused):  # a restarted or new worker
-            found = self.client.run(versions, workers=[worker], on_error="return").get(worker)
+            try:
+                found = self.client.run(versions, workers=[worker], on_error="return").get(worker)
+            except (OSError, TimeoutError, KeyError):  # gone again, or not ready: asked at the next look
+                continue
             if found == self.expected:
                 self.workers.append(worker)
             else:
                 self.refused.add(worker)
                 self.say(_difference(worker, self.expected, found))
         self.workers = [w for w in self.workers if w in live]
-        gone = {f: w for f, w in self.where.items() if w not in live}
+        # a task cancelled by the scheduler: the batch's inputs were lost with the workers that held them
+        gone = {f: w for f, w in self.where.items() if w not in live or f.status == "cancelled"}
         if not gone:
             return
         if not self.workers:
@@ -364,25 +368,35 @@ class _Run:
                 )
             return
         self.orphaned_since = None
+        if self.bundle.status != "finished":  # lost with the workers that held it: sent again
+            self.bundle = self.client.scatter(
+                pack(self.settings, self.token), broadcast=True, workers=self.workers, hash=False
+            )
         moved: dict[str, str] = {}
         load = {w: sum(1 for x in self.where.values() if x == w) for w in self.workers}
         for future, old in gone.items():
-            task = self.pending.pop(future)
-            del self.where[future]
-            future.cancel()
+            task = self.pending[future]
             ident = task.stakeholder.id or ""
             with self.lock:
-                began = self.started.pop(ident, None)
-            if began is not None and began[1] == old:  # it was being built when its worker died
+                began = self.started.get(ident)
+            died = began is not None and began[1] == old  # it was being built when its worker died
+            if died and self.deaths.get(ident, 0) + 1 >= MAX_DEATHS:
+                why = f"its worker died {self.deaths.get(ident, 0) + 1} times while building it"
+                outcome = Outcome(ident, "failed", error=f"{why} (killed, or over its memory limit)")
+            else:
+                if old not in moved:
+                    moved[old] = min(self.workers, key=lambda w: load[w])
+                load[moved[old]] += 1
+                self.send(task, moved[old])  # if the scheduler cannot take it, the old one stays for now
+                outcome = None
+            del self.pending[future], self.where[future]
+            future.cancel()
+            with self.lock:
+                self.started.pop(ident, None)
+            if died:
                 self.deaths[ident] = self.deaths.get(ident, 0) + 1
-                if self.deaths[ident] >= MAX_DEATHS:
-                    why = f"its worker died {self.deaths[ident]} times while building it"
-                    yield Outcome(ident, "failed", error=f"{why} (killed, or over its memory limit)")
-                    continue
-            if old not in moved:
-                moved[old] = min(self.workers, key=lambda w: load[w])
-            load[moved[old]] += 1
-            self.send(task, moved[old])
+            if outcome is not None:
+                yield outcome
 
     def outcomes(self) -> Iterator[Outcome]:
         from distributed import wait
@@ -395,9 +409,12 @@ class _Run:
                     done, _ = wait(list(self.pending), timeout=POLL_S, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 done = set()
-            except (CancelledError, OSError):  # cancelled by the scheduler's going, or its connection closed
-                self.lost()
+            except (CancelledError, OSError):  # the scheduler going, or lost inputs (see reassign)
+                done, looked = set(), 0.0
             for future in done:
+                if future.status == "cancelled":  # not by this client: see reassign
+                    looked = 0.0
+                    continue
                 task = self.pending.pop(future)
                 self.where.pop(future, None)
                 yield self.finish(future, task)
@@ -408,8 +425,8 @@ class _Run:
                     looked = time.monotonic()
                     try:
                         moved = list(self.reassign())
-                    except OSError:  # the scheduler's connection closed while the client asked
-                        self.lost()
+                    except (OSError, KeyError, TimeoutError):  # a worker or the scheduler went away meanwhile
+                        moved = []  # asked again at the next look; a scheduler gone is caught above
                     yield from moved
             elif away_since is None:
                 away_since = time.monotonic()
@@ -425,8 +442,6 @@ class _Run:
     def finish(self, future: Any, task: Task) -> Outcome:
         """The outcome of a finished future; its files written by this process."""
         ident = task.stakeholder.id or ""
-        if future.status == "cancelled":  # not by this client: the scheduler went away
-            self.lost()
         if future.status == "error":
             from distributed import KilledWorker
 
