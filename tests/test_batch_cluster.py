@@ -93,6 +93,41 @@ def test_html_briefs_on_a_cluster_are_the_local_ones_and_a_rerun_resumes(
     assert "5 built, 0 unchanged" in forced.output
 
 
+def test_templates_theme_logo_and_reference_document_travel_to_the_workers_as_data(
+    dask_in_process, stakeholder_list, runner, tmp_path: Path, monkeypatch
+):
+    import shutil
+
+    from briefgen.paths import builtin_templates
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    theme = tmp_path / "look"
+    theme.mkdir()
+    shutil.copy(builtin_templates() / "themes" / "civic.toml", theme / "civic.toml")
+    shutil.copy(builtin_templates() / "themes" / "civic-logo.png", theme / "civic-logo.png")
+    shutil.copy(builtin_templates() / "reference.docx", tmp_path / "house.docx")
+    templates = tmp_path / "tpl"
+    templates.mkdir()
+    (templates / "business.html.j2").write_text(
+        '{% extends "builtin/business.html.j2" %}\n'
+        "{% block cover %}<p>Our own cover line</p>{{ super() }}{% endblock %}\n",
+        encoding="utf-8",
+    )
+    listing = stakeholder_list(
+        [person("t1", "Tess", "Theme Org"), person("t2", "Tom", "Theme Org", country="Peru")]
+    )
+    look = ["--format", "html,docx", "--docx-pages", "word", "--theme", str(theme / "civic.toml")]
+    look += ["--templates", str(templates), "--reference-docx", str(tmp_path / "house.docx")]
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert run_batch(runner, str(listing), *look, "--out", str(local), "--jobs", "1").exit_code == 0
+    result = run_batch(runner, str(listing), *look, "--out", str(remote), "--scheduler", dask_in_process)
+    assert result.exit_code == 0, result.output
+    assert files(remote) == files(local) and len(files(remote)) == 4
+    html = (remote / "Theme-Org-Tess.html").read_text(encoding="utf-8")
+    assert "Our own cover line" in html and "data:image/png;base64," in html  # template and logo
+    assert without_timings(remote) == without_timings(local)
+
+
 def test_a_group_is_laid_out_once_on_its_worker_and_reused_there(
     dask_in_process, stakeholder_list, runner, tmp_path: Path
 ):
