@@ -313,7 +313,7 @@ class _Run:
     def submit(self, tasks: list[Task]) -> None:
         client = self.client
         self.workers, self.expected = _accepted(client, self.settings.request.scheduler or "", self.say)
-        self.refused: set[str] = set(client.scheduler_info()["workers"]) - set(self.workers)
+        self.refused = set(client.scheduler_info()["workers"]) - set(self.workers)
         services = client.scheduler_info().get("services", {})
         if "dashboard" in services:
             self.say(f"Dask dashboard: {client.dashboard_link}")
