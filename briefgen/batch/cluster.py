@@ -28,6 +28,7 @@ one the task named, every format the task asked for and no other, each file's by
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import uuid
@@ -64,6 +65,7 @@ class ClusterLost(BriefgenError):
 # --- on the worker ------------------------------------------------------------------------------
 
 
+@functools.cache
 def fonts_digest() -> str:
     """A digest of the shipped fonts' names and bytes (what a PDF and a Word brief embed)."""
     import hashlib
