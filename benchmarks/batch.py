@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -239,6 +240,7 @@ class BatchRun:
     peak_bytes: int
     files: int
     built: int
+    reused: int = 0  # PDFs that reused their group's body (from the summary line)
 
 
 def manifest_counts(manifest: Path) -> tuple[int, int]:
@@ -264,19 +266,24 @@ def batch_available(cli: list[str]) -> tuple[bool, str]:
 
 
 def run_batch(
-    cli: list[str], listing: Path, out: Path, sample: Callable[[int], int], timeout: float
+    cli: list[str],
+    listing: Path,
+    out: Path,
+    sample: Callable[[int], int],
+    timeout: float,
+    extra: tuple[str, ...] = (),
 ) -> BatchRun:
     """One ``briefgen batch`` into a fresh folder: wall time, peak tree RSS, files in the manifest."""
     command = [*cli, "batch", str(listing), "--content", str(content_dir())]
-    command += ["--format", "pdf,docx", "--out", str(out), "--jobs", str(batch_jobs()), "--force"]
+    command += ["--format", "pdf,docx", "--out", str(out), "--jobs", str(batch_jobs()), "--force", *extra]
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     sampler = PeakSampler(process.pid, sample)
     sampler.start()
     try:
-        _, stderr = process.communicate(timeout=timeout)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)  # the session this call started: batch and its workers
         process.communicate()
@@ -288,7 +295,10 @@ def run_batch(
     if process.returncode != 0:
         last = (stderr.strip().splitlines() or [""])[-1]
         raise RuntimeError(f"briefgen batch exited with {process.returncode}: {last}")
-    return BatchRun(seconds, sampler.peak, *manifest_counts(out / "manifest.json"))
+    reused = re.search(r"\((\d+) PDFs reused a shared body\)", stdout or "")
+    return BatchRun(
+        seconds, sampler.peak, *manifest_counts(out / "manifest.json"), int(reused[1]) if reused else 0
+    )
 
 
 def naive_batch(rows: list[Any], sample: int) -> float:
@@ -342,6 +352,7 @@ def bench_batch(report: Report, settings: Settings, cli: list[str], scratch: Pat
         report.skip(keys, f"batch failed: {exc}")
         return
     report.timed("batch_s", [r.seconds for r in runs])
+    report.results["batch_reused"] = runs[0].reused
     batch_s = report.results["batch_s"]
     report.results["batch_files"] = runs[-1].files
     report.results["batch_built"] = runs[-1].built
@@ -372,3 +383,127 @@ def bench_batch(report: Report, settings: Settings, cli: list[str], scratch: Pat
     report.results["batch_speedup_at_n"] = round(per_doc * n / batch_s, 2)
     report.results["batch_speedup"] = round(per_doc * 1000 / per_1000, 2)
     report.results["batch_peak_rss_mb"] = round(max(r.peak_bytes for r in runs) / 2**20, 1)
+
+
+# --- the same batch on a local Dask cluster ----------------------------------------------------
+
+
+def distinct_rows(n: int) -> list[dict[str, str]]:
+    """``n`` stakeholders, every one a different profile (audience x region x one or two focus areas)."""
+    from itertools import combinations
+
+    focus = [(f,) for f in FOCUS_AREAS] + list(combinations(FOCUS_AREAS, 2))
+    profiles = [(a, r, f) for f in focus for r in REGIONS for a in AUDIENCES]
+    if n > len(profiles):
+        raise ValueError(f"at most {len(profiles)} distinct profiles")
+    rows = stakeholder_rows(n, seed=17)
+    for row, (audience, region, areas) in zip(rows, profiles, strict=False):
+        row.update(audience=audience, region=region, focus=";".join(areas), country=REGIONS[region][0])
+        if audience == "government":
+            row["organisation"], row["sector"] = (
+                f"Digital Agency of {REGIONS[region][0]} (fictitious)",
+                "agency",
+            )
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def groups_in(listing: Path) -> int:
+    with listing.open(encoding="utf-8") as handle:
+        return len({(r["audience"], r["region"], r["focus"]) for r in csv.DictReader(handle)})
+
+
+class DaskCluster:
+    """``distributed.LocalCluster`` of ``workers`` processes (one thread each) on 127.0.0.1."""
+
+    def __init__(self, workers: int) -> None:
+        from distributed import LocalCluster
+
+        started = time.perf_counter()
+        self.cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+        )
+        self.start_s = time.perf_counter() - started
+        self.address = self.cluster.scheduler_address
+
+    def __enter__(self) -> DaskCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cluster.close(timeout=30)
+
+
+def reuse_rate(run: BatchRun, listing: Path) -> float | None:
+    """PDFs that reused their group's body, of those that could (all but the first of each group)."""
+    possible = run.built - groups_in(listing)
+    return round(run.reused / possible, 3) if possible > 0 else None
+
+
+def bench_dask(report: Report, settings: Settings, cli: list[str], scratch: Path) -> None:
+    """dask_* figures: the usual list on a local Dask cluster against this machine's pool, the reuse
+    rate on both, and (full run) a distinct-profiles list on 1 and 2 Dask workers."""
+    keys = ("dask_batch_s", "dask_vs_pool", "dask_reuse_rate", "dask_scaling_1_to_2")
+    if importlib.util.find_spec("distributed") is None:
+        report.skip(keys, "dask skipped: distributed is not installed (pip install 'briefgen[cluster]')")
+        return
+    _, sample = tree_rss_sampler()
+    listing = scratch / "stakeholders.csv"
+    n = settings.stakeholders
+    if not listing.exists():
+        write_stakeholders(listing, n)
+    jobs = batch_jobs()
+    timeout = max(600.0, 30.0 * n)
+    pool_s, pool_reused = report.results.get("batch_s"), report.results.get("batch_reused")
+    if not pool_s:
+        report.skip(keys, "dask skipped: the batch on this machine's pool did not run")
+        return
+    try:
+        with DaskCluster(jobs) as cluster:
+            report.results["dask_cluster_start_s"] = round(cluster.start_s, 2)
+            on_dask = run_batch(
+                cli, listing, scratch / "dask", sample, timeout, ("--scheduler", cluster.address)
+            )
+    except (RuntimeError, OSError, ValueError) as exc:
+        report.skip(keys, f"dask failed: {exc}")
+        return
+    report.results["dask_workers"] = jobs
+    report.results["dask_batch_s"] = round(on_dask.seconds, 3)
+    report.results["dask_vs_pool"] = round(on_dask.seconds / pool_s, 3)  # pool: batch_s, the same list
+    report.results["dask_with_start_vs_pool"] = round((on_dask.seconds + cluster.start_s) / pool_s, 3)
+    pool = BatchRun(pool_s, 0, 0, report.results.get("batch_built", n), pool_reused or 0)
+    report.results["pool_reuse_rate"] = reuse_rate(pool, listing)
+    report.results["dask_reuse_rate"] = reuse_rate(on_dask, listing)
+    if settings.quick:
+        report.notes.append(
+            "dask: the distinct-profiles scaling (1 and 2 workers) runs in the full benchmark only"
+        )
+        return
+    count = settings.distinct
+    distinct = write_rows(scratch / "distinct.csv", distinct_rows(count))
+    try:
+        alone = run_batch(cli, distinct, scratch / "distinct-pool", sample, 60.0 * count)
+        runs = {}
+        for workers in (1, 2):
+            with DaskCluster(workers) as cluster:
+                runs[workers] = run_batch(
+                    cli, distinct, scratch / f"distinct-{workers}", sample, 60.0 * count,
+                    ("--scheduler", cluster.address),
+                )  # fmt: skip
+    except (RuntimeError, OSError, ValueError) as exc:
+        report.skip(("dask_scaling_1_to_2",), f"dask distinct profiles failed: {exc}")
+        return
+    report.results["dask_distinct_n"] = count
+    report.results["dask_distinct_pool_s"] = round(alone.seconds, 2)
+    for workers, run in runs.items():
+        report.results[f"dask_distinct_{workers}w_s"] = round(run.seconds, 2)
+        report.results[f"dask_distinct_{workers}w_per_worker_per_min"] = round(
+            count / run.seconds * 60 / workers, 2
+        )
+    report.results["dask_scaling_1_to_2"] = round(runs[1].seconds / runs[2].seconds, 3)

@@ -42,6 +42,7 @@ class Settings:
     naive_sample: int
     batch_runs: int
     json_path: Path | None
+    distinct: int = 200  # rows of the distinct-profiles list (the Dask scaling figure)
 
 
 @dataclass
@@ -166,6 +167,14 @@ def table_rows(results: dict[str, Any], evaluated: dict[str, dict[str, Any]]) ->
         ("batch_peak_rss_mb", "  peak RSS, process tree", " MB"),
         ("preview_html_s", "preview: save to HTML served", " s"),
         ("preview_pdf_s", "preview: save to PDF served", " s"),
+        ("dask_batch_s", "batch on a local Dask cluster, same list", " s"),
+        ("dask_vs_pool", "  Dask / this machine's pool", " x"),
+        ("dask_cluster_start_s", "  cluster start-up (not in the above)", " s"),
+        ("pool_reuse_rate", "  reuse rate, pool", ""),
+        ("dask_reuse_rate", "  reuse rate, Dask", ""),
+        ("dask_distinct_1w_s", "distinct profiles on 1 Dask worker", " s"),
+        ("dask_distinct_2w_s", "  on 2 Dask workers", " s"),
+        ("dask_scaling_1_to_2", "  scaling 1 -> 2 workers", " x"),
     )
     rows = [("measure", "value", "goal", "status")]
     for key, label, unit in shown:

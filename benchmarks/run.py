@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import bench_naive_pdf, bench_pandoc, bench_typst
-from batch import batch_jobs, bench_batch
+from batch import batch_jobs, bench_batch, bench_dask
 from pipeline import bench_docx_pages, bench_help, bench_pipeline, business_html, cli_command
 from preview import bench_preview
 from report import Report, Settings, goals, machine, print_table, ratio
@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and stakeholders (CI)")
     parser.add_argument("--stakeholders", type=int, metavar="N", help="stakeholders in the batch list")
+    parser.add_argument(
+        "--distinct", type=int, default=200, metavar="N", help="distinct-profiles list (Dask)"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON to FILE")
     args = parser.parse_args(argv)
     n = args.stakeholders if args.stakeholders is not None else (10 if args.quick else 100)
@@ -89,6 +92,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         stakeholders=n,
         naive_sample=3 if args.quick else 5,
         batch_runs=1 if args.quick else 3,
+        distinct=args.distinct,
         json_path=args.json,
     )
 
@@ -113,6 +117,7 @@ def run(settings: Settings) -> Report:
         bench_help(report, settings, cli)
         bench_batch(report, settings, cli, scratch)
         bench_preview(report, settings, cli, scratch)
+        bench_dask(report, settings, cli, scratch)
     report.results["pdf_vs_naive"] = ratio(report.results.get("pdf_s"), report.results.get("pdf_naive_s"))
     report.results["docx_vs_pandoc"] = ratio(
         report.results.get("docx_s"), report.results.get("docx_pandoc_s")

@@ -183,6 +183,13 @@ def build(
     default=None,
     help="Worker processes (default: one per core).",
 )
+@click.option(
+    "--scheduler",
+    envvar="BRIEFGEN_SCHEDULER",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Build on the Dask cluster of this scheduler instead of this machine (needs briefgen[cluster]).",
+)
 @click.option("--force", is_flag=True, help="Rebuild every stakeholder, even when nothing changed.")
 @click.option(
     "--name",
@@ -231,6 +238,7 @@ def batch(
     formats: tuple[str, ...],
     out: Path,
     jobs: int | None,
+    scheduler: str | None,
     force: bool,
     name_pattern: str | None,
     length: str,
@@ -268,6 +276,7 @@ def batch(
         out=out,
         formats=formats,
         jobs=jobs,
+        scheduler=scheduler or None,
         force=force,
         name_pattern=name_pattern or DEFAULT_PATTERN,
         length=length,  # type: ignore[arg-type]
@@ -299,7 +308,7 @@ def batch(
 
     try:
         with Reporter() as reporter:
-            result = run_batch(request, reporter.update, then)
+            result = run_batch(request, reporter.update, then, say=reporter.say)
     except Interrupted as stop:
         click.secho(f"Error: {stop.message}", fg="red", err=True)
         raise click.exceptions.Exit(128 + stop.signum) from None

@@ -37,6 +37,7 @@ ALLOWED = {
 BATCH_ALLOWED = {
     "content", "out", "templates", "formats", "name", "length", "jobs", "pdf_variant", "page_size",
     "reference_docx", "docx_pages", "embed_fonts", "strict", "theme", "zip", "eml", "from",
+    "scheduler",
 }  # fmt: skip
 #: ``[send]``: how to reach the SMTP server, for ``briefgen send`` and ``briefgen batch --send``.
 #: The parameters of ``flags.SMTP`` are named after these keys.

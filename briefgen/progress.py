@@ -68,6 +68,10 @@ class Reporter:
             )
         self.shown = done
 
+    def say(self, line: str) -> None:
+        """Print a line about the run itself (a refused worker, the dashboard's address) on standard error."""
+        self._above(line)
+
     def _above(self, line: str) -> None:
         """Print a line on standard error without tearing the progress bar."""
         if self.bar is not None:

@@ -24,6 +24,7 @@ def _work_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test runs in its own folder, so a default ``./output`` never lands in the repo."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.delenv("BRIEFGEN_SCHEDULER", raising=False)
     limits.reset()
     return tmp_path
 
@@ -120,3 +121,12 @@ def mail_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("mail-batch")
     return build_batch(write_list(folder / "list.csv"), folder / "out")
+
+
+@pytest.fixture(scope="session")
+def dask_in_process():
+    """The address of an in-process Dask LocalCluster on 127.0.0.1 (two workers of one thread)."""
+    from dask_cluster import in_process
+
+    with in_process() as address:
+        yield address

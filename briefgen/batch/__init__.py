@@ -9,6 +9,9 @@ region) and handed in small chunks to a pool of long-lived worker processes
 (:mod:`.worker`) keeps every format's group writer, so a format reuses what it
 made for the group (the PDF's laid-out body, the Word brief's placeholder copy).
 This package names no format: formats come from :mod:`briefgen.writers`.
+With ``--scheduler`` the same tasks run on a Dask cluster instead (:mod:`.executor`,
+:mod:`.cluster`): the inputs travel as data, the files come back as bytes and this
+process writes them and the manifest, exactly as below.
 
 Every file is written atomically by the worker that made it, the manifest
 after every few results, so a batch killed at any moment leaves only complete
@@ -39,6 +42,7 @@ from ..errors import UsageError
 from ..output import MANIFEST_LIMIT, folder_lock, remove_stale_parts, sha256
 from ..stakeholders import ID_RE
 from ..translate import validated
+from .executor import Say, execute
 from .manifest import Manifest
 from .plan import (
     REFERENCE_LIMIT,
@@ -54,7 +58,6 @@ from .plan import (
     tree_digest,
     up_to_date,
 )
-from .pool import execute
 from .signals import Interrupted, signals_deferred, stop_on_signals
 from .worker import WorkerSettings
 
@@ -71,6 +74,7 @@ def run(
     request: BatchRequest,
     progress: Progress | None = None,
     then: Callable[[BatchResult], None] | None = None,
+    say: Say | None = None,
 ) -> BatchResult:
     """Build every stakeholder's brief; never raises for one stakeholder's failure. ``then`` runs
     with the result while the output folder is still locked (``batch --send`` sends there).
@@ -78,11 +82,14 @@ def run(
     Raises :class:`Interrupted` after a clean stop on SIGTERM or SIGINT.
     """
     with stop_on_signals():
-        return _run(request, progress, then)
+        return _run(request, progress, then, say)
 
 
 def _run(
-    request: BatchRequest, progress: Progress | None, then: Callable[[BatchResult], None] | None
+    request: BatchRequest,
+    progress: Progress | None,
+    then: Callable[[BatchResult], None] | None,
+    say: Say | None = None,
 ) -> BatchResult:
     from .. import limits, opener, stakeholders, writers
     from ..clock import source_date_epoch
@@ -96,6 +103,10 @@ def _run(
     jobs = request.jobs or default_jobs()
     if jobs < 1:
         raise UsageError("--jobs: give at least 1")
+    if request.scheduler is not None:
+        from .executor import check_cluster
+
+        request = replace(request, scheduler=check_cluster(request.scheduler))
     # files given by flags are checked (a FIFO or /dev/zero is refused) before any work
     opener.check(request.stakeholders, limits.current().content_bytes, "LIST")
     reference_sha256 = file_digest(request.reference_docx, REFERENCE_LIMIT, "--reference-docx")
@@ -150,7 +161,7 @@ def _run(
         try:
             clear_parts(request.out)
             manifest = Manifest(request.out, inputs, tasks, labels, titles, manifest_limit)
-            _build(request, tasks, manifest, result, epoch, jobs, progress)
+            _build(request, tasks, manifest, result, epoch, jobs, progress, say)
             result.manifest = manifest.path
             gone = sorted(set(manifest.previous) - set(manifest.order))
             if gone:
@@ -181,6 +192,7 @@ def _build(
     epoch: int | None,
     jobs: int,
     progress: Progress | None,
+    say: Say | None = None,
 ) -> None:
     """Skip what is up to date, build the rest; the manifest is written whatever happens."""
     from .. import limits
@@ -202,7 +214,7 @@ def _build(
             if progress:
                 progress(outcome, len(result.outcomes), len(tasks))
         settings = WorkerSettings(replace(request, out=request.out.resolve()), epoch, limits.current())
-        with contextlib.closing(execute(todo, settings, jobs)) as outcomes:
+        with contextlib.closing(execute(todo, settings, jobs, say)) as outcomes:
             for outcome in outcomes:
                 result.outcomes[outcome.id] = outcome
                 manifest.record(outcome)

@@ -58,6 +58,7 @@ class BatchRequest:
     sender: str | None = None
     wait: bool = True  # False (--no-wait): refuse at once when another run holds the output folder
     language: str | None = None  # --language: for rows without a language of their own
+    scheduler: str | None = None  # --scheduler: a Dask scheduler's address; None: this machine
 
 
 @dataclass(frozen=True)

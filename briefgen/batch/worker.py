@@ -15,6 +15,7 @@ import contextlib
 import functools
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,13 +116,26 @@ class Worker:
 
     def build(self, task: Task) -> Outcome:
         """Render, write and describe one stakeholder's files; record any failure instead of raising."""
+        started = time.perf_counter()
+        outcome, documents = self.make(task)
+        if outcome.status == "built":
+            with self.failures(outcome):
+                for path, data, record in documents:
+                    write_atomic(path, data)
+                    outcome.files.append(record)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def make(self, task: Task) -> tuple[Outcome, list[tuple[Path, bytes, dict[str, Any]]]]:
+        """One stakeholder's files in memory, not written (none when it failed), and its outcome."""
         from ..log import collect
-        from ..sandbox import LimitError, deadline
+        from ..sandbox import deadline
 
         started = time.perf_counter()
         outcome = Outcome(id=task.stakeholder.id or "", status="built")
         limit = self.settings.limits.brief_seconds
-        try:
+        documents: list[tuple[Path, bytes, dict[str, Any]]] = []
+        with self.failures(outcome):
             with (
                 collect(exclusive=True) as warnings,
                 deadline(limit, f"the brief took longer than {limit:g} s"),
@@ -130,9 +144,16 @@ class Worker:
             if warnings and self.request.strict:
                 raise WarningAsError(warnings[0])
             outcome.warnings = list(dict.fromkeys(warnings))
-            for path, data, record in documents:
-                write_atomic(path, data)
-                outcome.files.append(record)
+        outcome.seconds = time.perf_counter() - started
+        return outcome, documents if outcome.status == "built" else []
+
+    @contextlib.contextmanager
+    def failures(self, outcome: Outcome) -> Iterator[None]:
+        """Turn any failure inside the block into ``outcome``'s status and error."""
+        from ..sandbox import LimitError
+
+        try:
+            yield
         except (BriefgenError, LimitError) as exc:
             outcome.status, outcome.error = "failed", str(getattr(exc, "message", exc))
         except MemoryError:
@@ -140,8 +161,6 @@ class Worker:
             outcome.error = f"ran out of memory (limit {self.settings.limits.memory_mb:,} MB per worker)"
         except Exception as exc:  # a bug or a library failure: this stakeholder fails, the batch goes on
             outcome.status, outcome.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-        outcome.seconds = time.perf_counter() - started
-        return outcome
 
     def documents(self, task: Task, outcome: Outcome) -> list[tuple[Path, bytes, dict[str, Any]]]:
         """Every format's file of ``task`` in memory, with its manifest record."""
