@@ -32,11 +32,13 @@ from ...i18n import page_label_parts
 from ...log import route, warn
 from ...render import template_dirs
 from ...safe import css_string
+from . import pydyf_once
 
 if TYPE_CHECKING:
     from ..base import WriteOptions
 
 route("weasyprint")
+pydyf_once.install()
 
 STYLESHEETS = ("css/fonts.css", "css/brief.css", "css/print.css")
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
@@ -276,6 +278,19 @@ def remove_attachments(tree: Any) -> None:
             del element.attrib["rel"]
 
 
+def drop_spaces_between_definitions(tree: Any) -> None:
+    """Drop the white space between the terms and descriptions of definition lists, so a list laid
+    out inline (the summary's cover details) tags no text directly under its ``L`` element: PDF/UA-1
+    allows only list items there. Between block or floated items the space is not drawn anyway; a
+    stylesheet that sets ``dt`` and ``dd`` inline spaces them itself (``print.css`` does)."""
+    for element in tree.iter("dl"):
+        if element.text is not None and not element.text.strip():
+            element.text = None
+        for child in element:
+            if child.tag in ("dt", "dd") and child.tail is not None and not child.tail.strip():
+                child.tail = None
+
+
 def timestamp(epoch: int | None) -> str:
     """ISO date for the PDF's creation and modification dates."""
     return moment(epoch).replace(microsecond=0).isoformat()
@@ -295,6 +310,7 @@ def prepare(html: str, search_path: tuple[Path, ...]) -> Any:
 
     tree = lxml.html.document_fromstring(html)
     remove_attachments(tree)
+    drop_spaces_between_definitions(tree)
     report_images_without_alt(tree)
     report_missing_glyphs(
         tree.body if tree.find("body") is not None else tree, covered_characters(search_path)
@@ -321,6 +337,13 @@ def labels_sheet(tree: Any) -> Any:
     return CSS(string="\n".join(rules)) if rules else None
 
 
+@functools.lru_cache(maxsize=1)
+def pdfa_sheet() -> Any:
+    """Images without ``/Interpolate true``, which PDF/A forbids (WeasyPrint sets it for
+    ``image-rendering: auto``): the theme's logo keeps its pixels, the viewer scales them."""
+    return CSS(string="*, *::before, *::after { image-rendering: crisp-edges !important; }")
+
+
 def layout(tree: Any, options: WriteOptions) -> Any:
     """Lay out a prepared HTML tree into a WeasyPrint document (pages with tags and bookmarks)."""
     import lxml.html
@@ -334,6 +357,7 @@ def layout(tree: Any, options: WriteOptions) -> Any:
             *([labels] if labels is not None else []),
             *stylesheets(search_path, options.page_size),
             *([theme_sheet(options.theme.css(), search_path)] if options.theme is not None else []),
+            *([pdfa_sheet()] if (options.pdf_variant or "").startswith("pdf/a") else []),
         ],
         font_config=font_config(),
         pdf_tags=True,
