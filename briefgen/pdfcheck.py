@@ -134,7 +134,8 @@ def _validate(data: bytes, profile: str, shown: str) -> list[Failure]:
 def _line(exc: BaseException) -> str:
     """An exception's message cut to its first line."""
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    first = re.sub(r"^.*?<_io\.BytesIO object at 0x[0-9a-f]+>:\s*", "", text[0]) if text else ""
+    return first[:200] or type(exc).__name__
 
 
 def _pages(data: bytes) -> dict[int, int]:
