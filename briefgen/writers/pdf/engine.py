@@ -12,6 +12,7 @@ before rendering.
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
 import io
@@ -154,25 +155,53 @@ def theme_sheet(css: str, search_path: tuple[Path, ...]) -> Any:
 
 @functools.lru_cache(maxsize=16)
 def covered_characters(search_path: tuple[Path, ...]) -> frozenset[int]:
-    """Every code point that some shipped font in the search path can draw."""
-    from fontTools.ttLib import TTFont, TTLibError
+    """Every code point that some shipped font in the search path can draw.
 
-    from ... import opener
+    Reading the fonts' character maps costs a cold start about a tenth of a second, so the
+    answer is kept in the user's cache (:mod:`briefgen.usercache`) under a hash of the fonts'
+    bytes, unless a font could not be read (then its warning must show on every run)."""
+    from ... import opener, usercache
 
-    points: set[int] = set()
+    fonts: list[tuple[Path, bytes]] = []
+    refused = False
     for folder in search_path:
         for font_path in sorted((folder / "fonts").glob("*.[ot]tf")):
             # A planted link, FIFO or device is never opened, a huge file never read, a broken font
             # never fatal: the font simply draws nothing here (and WeasyPrint refuses it the same way).
             try:
-                data = opener.read(font_path, resources.MAX_RESOURCE_BYTES, "font", search_path)
-                with TTFont(io.BytesIO(data), lazy=True) as font:
-                    points.update(font.getBestCmap() or {})
+                fonts.append(
+                    (font_path, opener.read(font_path, resources.MAX_RESOURCE_BYTES, "font", search_path))
+                )
             except opener.InputRefused as exc:
                 warn("%s; not read", exc.message)
-            except (TTLibError, OSError, ValueError, KeyError, AssertionError, struct.error) as exc:
-                warn("font %s cannot be read (%s); not used", font_path, exc)
+                refused = True
+    digest = hashlib.sha256(b"character maps 1")
+    for _, data in fonts:
+        digest.update(hashlib.sha256(data).digest())
+    where, name = usercache.folder("fonts"), f"cmap-{digest.hexdigest()}.bin"
+    kept = usercache.read(where, name) if where is not None else None
+    if kept is not None and len(kept) % 4 == 0:
+        return frozenset(array.array("I", kept))
+    points, complete = _character_maps(fonts)
+    if where is not None and complete and not refused and array.array("I").itemsize == 4:
+        usercache.write(where, name, array.array("I", sorted(points)).tobytes())
     return frozenset(points)
+
+
+def _character_maps(fonts: list[tuple[Path, bytes]]) -> tuple[set[int], bool]:
+    """The code points of the fonts' character maps, and whether every font could be read."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    points: set[int] = set()
+    complete = True
+    for font_path, data in fonts:
+        try:
+            with TTFont(io.BytesIO(data), lazy=True) as font:
+                points.update(font.getBestCmap() or {})
+        except (TTLibError, OSError, ValueError, KeyError, AssertionError, struct.error) as exc:
+            warn("font %s cannot be read (%s); not used", font_path, exc)
+            complete = False
+    return points, complete
 
 
 #: How many characters without a font the warning names (it counts the rest).

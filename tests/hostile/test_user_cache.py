@@ -1,4 +1,4 @@
-"""The compiled-template cache: used only when private to this user, never for another source."""
+"""The per-user caches (compiled templates, fonts' characters): used only when private to this user."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_second_run_loads_the_compiled_template(folder: Path, tmp_path: Path, compiled: list[str]) -> None:
     assert fresh_render((folder,)) == "<p>Hello Ada</p>\n"
     assert compiled == ["hello.html.j2"]
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "templates"
     assert oct(cache.stat().st_mode & 0o777) == "0o700"
     assert [oct(p.stat().st_mode & 0o777) for p in cache.iterdir()] == ["0o600"]
     assert fresh_render((folder,)) == "<p>Hello Ada</p>\n"
@@ -64,7 +64,7 @@ def test_a_cache_folder_others_can_write_is_never_read_or_written(
     folder: Path, tmp_path: Path, compiled: list[str]
 ) -> None:
     fresh_render((folder,))
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "templates"
     cache.chmod(0o777)
     before = sorted(p.name for p in cache.iterdir())
     assert fresh_render((folder,)) == "<p>Hello Ada</p>\n"
@@ -76,7 +76,7 @@ def test_a_linked_cache_folder_or_file_is_not_followed(
     folder: Path, tmp_path: Path, compiled: list[str]
 ) -> None:
     fresh_render((folder,))
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "templates"
     (entry,) = cache.iterdir()
     moved = tmp_path / "elsewhere"
     cache.rename(moved)
@@ -93,7 +93,7 @@ def test_a_damaged_or_foreign_cache_file_is_compiled_over(
     folder: Path, tmp_path: Path, compiled: list[str]
 ) -> None:
     fresh_render((folder,))
-    (entry,) = (tmp_path / "cache").iterdir()
+    (entry,) = (tmp_path / "cache" / "templates").iterdir()
     entry.write_bytes(entry.read_bytes()[:40])  # Jinja's header, then half a code object
     assert fresh_render((folder,)) == "<p>Hello Ada</p>\n"
     entry.write_bytes(b"\x00" * 100)
@@ -108,3 +108,27 @@ def test_an_empty_setting_turns_the_cache_off(folder: Path, tmp_path: Path, monk
     assert compiled == ["hello.html.j2"] * 2
     assert not (tmp_path / "cache").exists()
     assert os.environ["BRIEFGEN_CACHE_DIR"] == ""
+
+
+def test_the_fonts_characters_are_kept_and_a_planted_list_is_never_read(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from briefgen.render import template_dirs
+    from briefgen.writers.pdf import engine
+
+    reads: list[int] = []
+    real = engine._character_maps
+    monkeypatch.setattr(engine, "_character_maps", lambda fonts: reads.append(len(fonts)) or real(fonts))
+
+    def covered() -> frozenset[int]:
+        engine.covered_characters.cache_clear()
+        return engine.covered_characters(template_dirs(()))
+
+    first = covered()
+    assert ord("é") in first and ord("ß") in first
+    assert covered() == first and len(reads) == 1  # the second run read no font
+    (kept,) = (tmp_path / "cache" / "fonts").iterdir()
+    kept.write_bytes(b"\x41\x00\x00\x00")  # a list with only "A"...
+    kept.parent.chmod(0o777)  # ...in a folder anyone could have written
+    assert covered() == first and len(reads) == 2
+    engine.covered_characters.cache_clear()
