@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import bench_naive_pdf, bench_pandoc, bench_typst
 from batch import batch_jobs, bench_batch
+from pdfengine import bench_cold, bench_distinct, bench_weasyprint
 from pipeline import bench_docx_pages, bench_help, bench_pipeline, business_html, cli_command
 from report import Report, Settings, goals, machine, print_table, ratio
 
@@ -104,6 +105,7 @@ def run(settings: Settings) -> Report:
     with tempfile.TemporaryDirectory(prefix="briefgen-bench-") as tmp:
         scratch = Path(tmp)
         bench_pipeline(report, settings)
+        bench_weasyprint(report, settings)
         bench_docx_pages(report, settings)
         html = business_html()
         bench_naive_pdf(report, settings, html)
@@ -111,6 +113,8 @@ def run(settings: Settings) -> Report:
         bench_typst(report, settings)
         bench_help(report, settings, cli)
         bench_batch(report, settings, cli, scratch)
+        bench_cold(report, settings, cli, scratch)
+        bench_distinct(report, settings, cli, scratch)
     report.results["pdf_vs_naive"] = ratio(report.results.get("pdf_s"), report.results.get("pdf_naive_s"))
     report.results["docx_vs_pandoc"] = ratio(
         report.results.get("docx_s"), report.results.get("docx_pandoc_s")

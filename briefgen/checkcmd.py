@@ -1,4 +1,4 @@
-"""Turn ``briefgen check FILE.pdf...`` into the plain-words report of :mod:`briefgen.pdfcheck`.
+"""Turn ``briefgen check FILE.pdf...`` into the plain-words report of :mod:`briefgen.writers.pdf.check`.
 
 One line per failure (file, page, standard, rule, what is wrong), then one summary line per file;
 exit code 1 when any file fails or cannot be checked. Click only at import; the validator is
@@ -26,7 +26,7 @@ from .flags import handle_errors
 @handle_errors
 def check(files: tuple[Path, ...], profile: str) -> None:
     """Check PDFs for accessibility (PDF/UA-1) and archiving (PDF/A-3b); list what fails in plain words."""
-    from .pdfcheck import TITLES, PdfCheckError, run
+    from .writers.pdf.check import TITLES, PdfCheckError, run
 
     failed = 0
     for path in files:

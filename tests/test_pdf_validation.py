@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from helpers import EPOCH
 
-from briefgen.pdfcheck import Failure, check
 from briefgen.render import render
 from briefgen.stakeholders import Stakeholder
 from briefgen.tailor import Options, tailor
 from briefgen.writers import WriteOptions
 from briefgen.writers.pdf import for_group, write
+from briefgen.writers.pdf.check import Failure, check
 from briefgen.writers.pdf.pydyf_once import install
 
 VARIANTS = {"pdf/ua-1": "ua-1", "pdf/a-3b": "a-3b"}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BriefgenError
+from ...errors import BriefgenError
 
 #: Profile names users give, and the validator's names for them.
 PROFILES = {"ua-1": "ua1", "a-3b": "3b"}
@@ -90,7 +90,7 @@ def run(
 
 def _read(path: Path) -> bytes:
     """The file's bytes: a regular file only, bounded."""
-    from . import opener
+    from ... import opener
 
     try:
         return opener.read(path, MAX_FILE_BYTES, "PDF")
