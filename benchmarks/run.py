@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import bench_naive_pdf, bench_pandoc, bench_typst
 from batch import batch_jobs, bench_batch, bench_dask
+from pdfengine import bench_cold, bench_distinct, bench_weasyprint
 from pipeline import bench_docx_pages, bench_help, bench_pipeline, business_html, cli_command
 from preview import bench_preview
 from report import Report, Settings, goals, machine, print_table, ratio
@@ -109,6 +110,7 @@ def run(settings: Settings) -> Report:
     with tempfile.TemporaryDirectory(prefix="briefgen-bench-") as tmp:
         scratch = Path(tmp)
         bench_pipeline(report, settings)
+        bench_weasyprint(report, settings)
         bench_docx_pages(report, settings)
         html = business_html()
         bench_naive_pdf(report, settings, html)
@@ -118,6 +120,8 @@ def run(settings: Settings) -> Report:
         bench_batch(report, settings, cli, scratch)
         bench_preview(report, settings, cli, scratch)
         bench_dask(report, settings, cli, scratch)
+        bench_cold(report, settings, cli, scratch)
+        bench_distinct(report, settings, cli, scratch)
     report.results["pdf_vs_naive"] = ratio(report.results.get("pdf_s"), report.results.get("pdf_naive_s"))
     report.results["docx_vs_pandoc"] = ratio(
         report.results.get("docx_s"), report.results.get("docx_pandoc_s")

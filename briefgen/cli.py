@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .checkcmd import check as pdf_check
 from .flags import (
     CONTENT_MANY,
     LANGUAGE,
@@ -482,6 +483,7 @@ def preview(
 
 for command in INFORMATION:
     main.add_command(command)
+main.add_command(pdf_check)
 
 
 def run() -> None:

@@ -125,6 +125,7 @@ def environment(search_path: tuple[Path, ...], language: str = SOURCE_LANGUAGE) 
     from jinja2 import StrictUndefined
 
     from .sandbox import BriefSandbox, loader
+    from .templatecache import cache
 
     lang = i18n.language(language, search_path)
     env = BriefSandbox(
@@ -135,6 +136,7 @@ def environment(search_path: tuple[Path, ...], language: str = SOURCE_LANGUAGE) 
         lstrip_blocks=True,
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
+        bytecode_cache=cache(),
     )
     env.install_gettext_callables(**i18n.gettext_callables(lang), newstyle=True)  # type: ignore[attr-defined]
     quotes = lang.quotes

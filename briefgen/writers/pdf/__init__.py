@@ -1,11 +1,13 @@
 """Turn the HTML intermediate form into a tagged PDF: the PDF format's entry.
 
-The only package that imports WeasyPrint and pikepdf, and only when a PDF is written or
+The only package that imports WeasyPrint and pikepdf, and only when a PDF is written, checked or
 ``doctor`` asks :func:`checks` what this machine offers. Its modules, one job each:
 
 * :mod:`.engine`: WeasyPrint: the safe fetcher, stylesheets, prepare, lay out, finish;
 * :mod:`.covers`: the group writer of a batch (one laid-out body, a cover per stakeholder);
-* :mod:`.join`: joining a cover PDF to a body PDF with pikepdf, structure tree kept whole.
+* :mod:`.join`: joining a cover PDF to a body PDF with pikepdf, structure tree kept whole;
+* :mod:`.pydyf_once`: pydyf serialising each object once per write (same bytes);
+* :mod:`.check`: PDF/UA-1 and PDF/A validation (page-validation) in plain words, for any PDF.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ before rendering.
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
 import io
@@ -32,11 +33,13 @@ from ...i18n import page_label_parts
 from ...log import route, warn
 from ...render import template_dirs
 from ...safe import css_string
+from . import pydyf_once
 
 if TYPE_CHECKING:
     from ..base import WriteOptions
 
 route("weasyprint")
+pydyf_once.install()
 
 STYLESHEETS = ("css/fonts.css", "css/brief.css", "css/print.css")
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
@@ -152,25 +155,53 @@ def theme_sheet(css: str, search_path: tuple[Path, ...]) -> Any:
 
 @functools.lru_cache(maxsize=16)
 def covered_characters(search_path: tuple[Path, ...]) -> frozenset[int]:
-    """Every code point that some shipped font in the search path can draw."""
-    from fontTools.ttLib import TTFont, TTLibError
+    """Every code point that some shipped font in the search path can draw.
 
-    from ... import opener
+    Reading the fonts' character maps costs a cold start about a tenth of a second, so the
+    answer is kept in the user's cache (:mod:`briefgen.usercache`) under a hash of the fonts'
+    bytes, unless a font could not be read (then its warning must show on every run)."""
+    from ... import opener, usercache
 
-    points: set[int] = set()
+    fonts: list[tuple[Path, bytes]] = []
+    refused = False
     for folder in search_path:
         for font_path in sorted((folder / "fonts").glob("*.[ot]tf")):
             # A planted link, FIFO or device is never opened, a huge file never read, a broken font
             # never fatal: the font simply draws nothing here (and WeasyPrint refuses it the same way).
             try:
-                data = opener.read(font_path, resources.MAX_RESOURCE_BYTES, "font", search_path)
-                with TTFont(io.BytesIO(data), lazy=True) as font:
-                    points.update(font.getBestCmap() or {})
+                fonts.append(
+                    (font_path, opener.read(font_path, resources.MAX_RESOURCE_BYTES, "font", search_path))
+                )
             except opener.InputRefused as exc:
                 warn("%s; not read", exc.message)
-            except (TTLibError, OSError, ValueError, KeyError, AssertionError, struct.error) as exc:
-                warn("font %s cannot be read (%s); not used", font_path, exc)
+                refused = True
+    digest = hashlib.sha256(b"character maps 1")
+    for _, data in fonts:
+        digest.update(hashlib.sha256(data).digest())
+    where, name = usercache.folder("fonts"), f"cmap-{digest.hexdigest()}.bin"
+    kept = usercache.read(where, name) if where is not None else None
+    if kept is not None and len(kept) % 4 == 0:
+        return frozenset(array.array("I", kept))
+    points, complete = _character_maps(fonts)
+    if where is not None and complete and not refused and array.array("I").itemsize == 4:
+        usercache.write(where, name, array.array("I", sorted(points)).tobytes())
     return frozenset(points)
+
+
+def _character_maps(fonts: list[tuple[Path, bytes]]) -> tuple[set[int], bool]:
+    """The code points of the fonts' character maps, and whether every font could be read."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    points: set[int] = set()
+    complete = True
+    for font_path, data in fonts:
+        try:
+            with TTFont(io.BytesIO(data), lazy=True) as font:
+                points.update(font.getBestCmap() or {})
+        except (TTLibError, OSError, ValueError, KeyError, AssertionError, struct.error) as exc:
+            warn("font %s cannot be read (%s); not used", font_path, exc)
+            complete = False
+    return points, complete
 
 
 #: How many characters without a font the warning names (it counts the rest).
@@ -276,6 +307,19 @@ def remove_attachments(tree: Any) -> None:
             del element.attrib["rel"]
 
 
+def drop_spaces_between_definitions(tree: Any) -> None:
+    """Drop the white space between the terms and descriptions of definition lists, so a list laid
+    out inline (the summary's cover details) tags no text directly under its ``L`` element: PDF/UA-1
+    allows only list items there. Between block or floated items the space is not drawn anyway; a
+    stylesheet that sets ``dt`` and ``dd`` inline spaces them itself (``print.css`` does)."""
+    for element in tree.iter("dl"):
+        if element.text is not None and not element.text.strip():
+            element.text = None
+        for child in element:
+            if child.tag in ("dt", "dd") and child.tail is not None and not child.tail.strip():
+                child.tail = None
+
+
 def timestamp(epoch: int | None) -> str:
     """ISO date for the PDF's creation and modification dates."""
     return moment(epoch).replace(microsecond=0).isoformat()
@@ -295,6 +339,7 @@ def prepare(html: str, search_path: tuple[Path, ...]) -> Any:
 
     tree = lxml.html.document_fromstring(html)
     remove_attachments(tree)
+    drop_spaces_between_definitions(tree)
     report_images_without_alt(tree)
     report_missing_glyphs(
         tree.body if tree.find("body") is not None else tree, covered_characters(search_path)
@@ -321,6 +366,13 @@ def labels_sheet(tree: Any) -> Any:
     return CSS(string="\n".join(rules)) if rules else None
 
 
+@functools.lru_cache(maxsize=1)
+def pdfa_sheet() -> Any:
+    """Images without ``/Interpolate true``, which PDF/A forbids (WeasyPrint sets it for
+    ``image-rendering: auto``): the theme's logo keeps its pixels, the viewer scales them."""
+    return CSS(string="*, *::before, *::after { image-rendering: crisp-edges !important; }")
+
+
 def layout(tree: Any, options: WriteOptions) -> Any:
     """Lay out a prepared HTML tree into a WeasyPrint document (pages with tags and bookmarks)."""
     import lxml.html
@@ -334,6 +386,7 @@ def layout(tree: Any, options: WriteOptions) -> Any:
             *([labels] if labels is not None else []),
             *stylesheets(search_path, options.page_size),
             *([theme_sheet(options.theme.css(), search_path)] if options.theme is not None else []),
+            *([pdfa_sheet()] if (options.pdf_variant or "").startswith("pdf/a") else []),
         ],
         font_config=font_config(),
         pdf_tags=True,
