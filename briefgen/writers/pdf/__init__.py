@@ -1,8 +1,13 @@
 """Turn the HTML intermediate form into a tagged PDF: the PDF format's entry.
 
-The only package that imports WeasyPrint and pikepdf, and only when a PDF is written or
-``doctor`` asks :func:`checks` what this machine offers. Its modules, one job each:
+The only package that imports Typst, WeasyPrint and pikepdf, and only when a PDF is written or
+``doctor`` asks :func:`checks` what this machine offers. Two engines make the same brief
+(:func:`engine_for` picks one): Typst (fast; the design is ``templates/typst/brief.typ``) and
+WeasyPrint (the design is the print CSS). Its modules, one job each:
 
+* :mod:`.typst_markup`: the HTML intermediate form as Typst markup calling the template;
+* :mod:`.typst_engine`: Typst: compile with the shipped fonts, a user template apart and bounded;
+* :mod:`.typst_child`: the child process that compiles a user's Typst template;
 * :mod:`.engine`: WeasyPrint: the safe fetcher, stylesheets, prepare, lay out, finish;
 * :mod:`.covers`: the group writer of a batch (one laid-out body, a cover per stakeholder);
 * :mod:`.join`: joining a cover PDF to a body PDF with pikepdf, structure tree kept whole.
@@ -12,20 +17,67 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..base import Check, GroupWriter, Render, Status, WriteOptions
+from ...errors import UsageError
+from ..base import Check, Each, GroupWriter, Render, Status, WriteOptions
 
 if TYPE_CHECKING:
     from ...render import Rendered
 
 
+ENGINES = ("auto", "typst", "weasyprint")
+#: The stylesheets that make a template folder a WeasyPrint design (``auto`` then picks WeasyPrint).
+STYLESHEETS = ("css/print.css", "css/brief.css", "css/fonts.css")
+
+
+def engine_for(options: WriteOptions) -> tuple[str, str | None]:
+    """The engine that writes PDFs for ``options`` and, when ``auto`` chose WeasyPrint, why.
+
+    ``--pdf-engine`` (or ``briefgen.toml``) wins, then the theme's ``pdf_engine``; ``auto`` is
+    Typst unless a template folder brings its own stylesheet, which only WeasyPrint honours."""
+    chosen = options.pdf_engine
+    if chosen == "auto" and options.theme is not None and getattr(options.theme, "pdf_engine", None):
+        chosen = options.theme.pdf_engine
+    if chosen not in ENGINES:
+        raise UsageError(f"--pdf-engine: choose from {', '.join(ENGINES)}")
+    if chosen != "auto":
+        return chosen, None
+    for folder in options.templates:
+        for name in STYLESHEETS:
+            if (folder / name).is_file():
+                return "weasyprint", (
+                    f"PDF engine: WeasyPrint, because {folder / name} restyles the PDF "
+                    "(a stylesheet only WeasyPrint reads; --pdf-engine typst overrides)"
+                )
+    return "typst", None
+
+
 def load() -> None:
-    """Import WeasyPrint now (a broken installation fails here, before any work; forked batch
-    workers inherit it instead of each importing it again)."""
-    from . import engine  # noqa: F401
+    """Nothing: each engine's library is imported where it is used (the Typst path never imports
+    WeasyPrint); :func:`prepare` imports the chosen one before any work."""
+
+
+def prepare(options: WriteOptions) -> list[str]:
+    """Before any work: pick the engine, import its library (forked batch workers inherit it) and
+    return the one line that says why ``auto`` chose WeasyPrint, if it did."""
+    engine, why = engine_for(options)
+    if engine == "typst":
+        from . import typst_engine
+
+        typst_engine.check(options)
+        typst_engine.compiler()
+    else:
+        from . import engine as weasyprint_engine
+
+        weasyprint_engine.check(options)
+    return [why] if why else []
 
 
 def write(document: Rendered, options: WriteOptions) -> bytes:
-    """Lay out ``document`` with the print CSS and return PDF bytes."""
+    """Make ``document``'s PDF with the engine :func:`engine_for` picks."""
+    if engine_for(options)[0] == "typst":
+        from . import typst_engine
+
+        return typst_engine.write(document, options)
     from ...render import template_dirs
     from .engine import check, finish, layout, prepare
 
@@ -35,7 +87,11 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
 
 
 def for_group(options: WriteOptions, render: Render) -> GroupWriter:
-    """The PDFs of one batch group, sharing one laid-out body (:class:`.covers.CoverSwap`)."""
+    """The PDFs of one batch group: with Typst each one built whole (a fresh, tagged compile is
+    faster than WeasyPrint's cover swap); with WeasyPrint, one laid-out body shared
+    (:class:`.covers.CoverSwap`)."""
+    if engine_for(options)[0] == "typst":
+        return Each(write, options)
     from .covers import CoverSwap
 
     return CoverSwap(options)
@@ -48,7 +104,7 @@ def checks() -> list[Check]:
         from weasyprint.text.ffi import harfbuzz, harfbuzz_subset, pango
     except (ImportError, OSError) as exc:
         return [Check("weasyprint", "fail", f"cannot load ({exc}); PDF output is unavailable"), _fonts()]
-    found = [Check("weasyprint", "ok", weasyprint.__version__)]
+    found = [_typst(), Check("weasyprint", "ok", weasyprint.__version__)]
     pango_version = pango.pango_version()
     major, minor = pango_version // 10000, pango_version // 100 % 100
     status: Status = "ok" if (major, minor) >= (1, 44) else "fail"
@@ -65,6 +121,15 @@ def checks() -> list[Check]:
         )
     )
     return [*found, _fonts()]
+
+
+def _typst() -> Check:
+    """The Typst engine (the default PDF engine)."""
+    try:
+        import typst
+    except ImportError as exc:
+        return Check("typst", "fail", f"cannot load ({exc}); PDFs need --pdf-engine weasyprint")
+    return Check("typst", "ok", typst.__version__)
 
 
 def _fonts() -> Check:

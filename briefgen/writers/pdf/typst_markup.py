@@ -1,0 +1,360 @@
+"""Turn the HTML intermediate form into Typst markup that calls the print template (``brief.typ``).
+
+Every element of the documented set (docs/html-intermediate.md) becomes a call of a function the
+template defines (``el``, ``items``, ``data-table``, ``pairs``, ``figure-grid``, ``toc``,
+``picture``, ``span``) or a Typst element (``heading``, ``strong``, ``emph``, ``link``...), so the
+template decides how each element and class looks. Text is data, never code: every piece of text
+is written with each ASCII punctuation character backslash-escaped (markup shows it as itself),
+and every attribute value as a string literal (:func:`string`). An element outside the set is
+named in one warning and its text kept.
+"""
+
+from __future__ import annotations
+
+import re
+import string as _string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ... import resources
+from ...i18n import page_label_parts
+from ...log import warn
+from ...safe import safe_link
+
+SPACES = re.compile(r"[ \t\n\r\f\v]+")
+LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:-([A-Za-z]{2}|\d{3}))?(?:-.*)?$")
+#: Characters escaped in markup: every ASCII punctuation mark (none is then read as syntax).
+PUNCTUATION = frozenset(_string.punctuation)
+
+#: Containers: their children are blocks, drawn one after the other (styled by class or tag).
+CONTAINERS = {
+    "section", "article", "div", "footer", "main", "aside", "nav", "header", "body", "figure",
+    "details", "blockquote",
+}  # fmt: skip
+#: Blocks of inline content.
+TEXT_BLOCKS = {"p", "figcaption", "summary", "pre", "dt", "dd", "th", "td", "li"}
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 3, "h5": 3, "h6": 3}
+INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup", "time", "small", "svg"}
+BLOCKS = CONTAINERS | TEXT_BLOCKS | set(HEADINGS) | {"ul", "ol", "table", "dl", "hr", "thead", "tbody", "tr"}
+#: Elements whose text is never drawn.
+UNDRAWN = {"head", "title", "meta", "style", "script", "link", "template"}
+#: Image formats Typst draws, by media type.
+IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg"}
+
+
+def markup(text: str) -> str:
+    """``text`` as Typst markup that shows exactly it: whitespace runs as one space, every ASCII
+    punctuation mark escaped (``#``, ``[``, ``$``, ``@``, ``\\``, ``*``, ``<``, ``/``...)."""
+    text = SPACES.sub(" ", text)
+    return "".join("\\" + char if char in PUNCTUATION else char for char in text)
+
+
+def string(text: str) -> str:
+    """``text`` as a Typst string literal (quotes, backslashes and control characters escaped)."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 or char in "\u2028\u2029":
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def value(data: Any) -> str:
+    """A Python value (str, bool, int, list, dict of those) as a Typst literal."""
+    if data is None:
+        return "none"
+    if isinstance(data, bool):
+        return "true" if data else "false"
+    if isinstance(data, int):
+        return str(data)
+    if isinstance(data, str):
+        return string(data)
+    if isinstance(data, (list, tuple)):
+        return "(" + "".join(value(item) + ", " for item in data) + ")"
+    if isinstance(data, dict):
+        if not data:
+            return "(:)"
+        return "(" + ", ".join(f"{string(key)}: {value(item)}" for key, item in data.items()) + ")"
+    raise TypeError(f"no Typst literal for {type(data).__name__}")
+
+
+def language(tag: str | None) -> tuple[str, str | None] | None:
+    """A BCP 47 tag as Typst's (language, region), or None when Typst cannot take it."""
+    found = LANGUAGE.match(tag or "")
+    if not found:
+        return None
+    region = found.group(2)
+    return found.group(1).lower(), region.upper() if region and region.isalpha() else None
+
+
+def classes(element: Any) -> list[str]:
+    return (element.get("class") or "").split()
+
+
+def text_of(element: Any) -> str:
+    return SPACES.sub(" ", element.text_content()).strip()
+
+
+@dataclass
+class Converter:
+    """Writes one document's markup; ``roots`` are the template folders images may come from."""
+
+    roots: tuple[Path, ...]
+    ids: set[str] = field(default_factory=set)
+    warned: set[str] = field(default_factory=set)
+
+    # ----- warnings ------------------------------------------------------------------------
+
+    def unknown(self, element: Any) -> None:
+        key = f"<{element.tag}>"
+        if key not in self.warned:
+            self.warned.add(key)
+            warn("pdf (typst): element %s is not in the documented HTML set; its text is kept", key)
+
+    # ----- blocks --------------------------------------------------------------------------
+
+    def blocks(self, element: Any) -> list[str]:
+        """The children of a container as block markup, loose text as paragraphs."""
+        out: list[str] = []
+        run: list[str] = []
+
+        def flush() -> None:
+            joined = "".join(run).strip()
+            if joined:
+                out.append(f"#el({string('p')}, ())[{joined}]")
+            run.clear()
+
+        if element.text and element.text.strip():
+            run.append(markup(element.text))
+        for child in element:
+            if not isinstance(child.tag, str):
+                pass
+            elif child.tag in BLOCKS or child.tag not in INLINE and child.tag not in UNDRAWN:
+                flush()
+                out.append(self.block(child))
+            elif child.tag not in UNDRAWN:
+                run.append(self.inline_element(child))
+            if child.tail and child.tail.strip():
+                run.append(markup(child.tail))
+        flush()
+        return [piece for piece in out if piece]
+
+    def block(self, element: Any) -> str:
+        """One block element as markup."""
+        tag = element.tag
+        if tag in UNDRAWN:
+            return ""
+        names = classes(element)
+        if tag in HEADINGS:
+            return self.heading(element)
+        if tag in ("ul", "ol"):
+            entries = [self.content(item) for item in element if getattr(item, "tag", None) == "li"]
+            return f"#items({string(tag)}, {value(names)}){''.join(entries)}"
+        if tag == "table":
+            return self.table(element)
+        if tag == "dl":
+            cells = [self.content(child) for child in element if getattr(child, "tag", None) in ("dt", "dd")]
+            return f"#pairs({value(names)}){''.join(cells)}"
+        if tag == "nav" and "toc" in names:
+            title = element.find(".//p[@class='toc-title']")
+            return f"#toc([{self.inline(title) if title is not None else ''}])"
+        if tag == "div" and "figures" in names:
+            return f"#figure-grid({value(names)}){''.join(f'[{piece}]' for piece in self.blocks(element))}"
+        if tag == "hr":
+            return f"#el({string('hr')}, {value(names)})"
+        if tag in ("img", "svg"):
+            return self.picture(element, names)
+        known = tag in CONTAINERS or tag in TEXT_BLOCKS
+        if not known:
+            self.unknown(element)
+        arguments = [string(tag), value(names)]
+        if element.get("id"):
+            arguments.append(f"id: {string(element.get('id'))}")
+        lang = language(element.get("lang"))
+        if lang is not None:
+            arguments.append(f"lang: {string(lang[0])}")
+        return f"#el({', '.join(arguments)}){self.content(element)}"
+
+    def content(self, element: Any) -> str:
+        """An element's children as trailing content blocks: one per block, or one of inline text."""
+        if any(isinstance(child.tag, str) and child.tag in BLOCKS for child in element):
+            return "".join(f"[{piece}]" for piece in self.blocks(element))
+        return f"[{self.inline(element)}]"
+
+    def heading(self, element: Any) -> str:
+        level = HEADINGS[element.tag]
+        if element.tag not in ("h1", "h2", "h3"):
+            self.unknown(element)
+        body = self.inline(element)
+        lang = language(element.get("lang"))
+        if lang is not None:
+            body = f"#text(lang: {string(lang[0])})[{body}]"
+        ident = element.get("id")
+        label = f"#label({string(ident)})" if ident else ""
+        return f"#heading(level: {level})[{body}]{label}"
+
+    def table(self, element: Any) -> str:
+        rows = list(element.iter("tr"))
+        header: list[str] = []
+        body: list[list[str]] = []
+        for row in rows:
+            cells = [f"[{self.inline_or_blocks(cell)}]" for cell in row if getattr(cell, "tag", None) in ("th", "td")]
+            in_head = row.getparent() is not None and row.getparent().tag == "thead"
+            if in_head and not header:
+                header = cells
+            else:
+                body.append(cells)
+        if not header and body:
+            header = body.pop(0)
+        width = max([len(header), *(len(row) for row in body)] or [1])
+        header += ["[]"] * (width - len(header))
+        lines = "".join(f"({''.join(cell + ', ' for cell in row + ['[]'] * (width - len(row)))}), " for row in body)
+        return f"#data-table({value(classes(element))}, ({''.join(cell + ', ' for cell in header)}), {lines})"
+
+    def inline_or_blocks(self, element: Any) -> str:
+        if any(isinstance(child.tag, str) and child.tag in BLOCKS for child in element):
+            return "".join(self.blocks(element))
+        return self.inline(element)
+
+    # ----- inline --------------------------------------------------------------------------
+
+    def inline(self, element: Any) -> str:
+        """An element's text and inline children as markup (leading and trailing space trimmed)."""
+        parts = [markup(element.text or "")]
+        for child in element:
+            if isinstance(child.tag, str) and child.tag not in UNDRAWN:
+                parts.append(self.inline_element(child))
+            parts.append(markup(child.tail or ""))
+        return "".join(parts).strip()
+
+    def inline_element(self, element: Any) -> str:
+        tag = element.tag
+        if tag == "br":
+            return "#linebreak()"
+        if tag in ("img", "svg"):
+            return self.picture(element, classes(element))
+        if tag in BLOCKS:  # a block inside running text: its text, as inline content
+            return "".join(self.blocks(element))
+        body = self.inline(element)
+        if tag in ("strong", "b"):
+            return f"#strong[{body}]"
+        if tag in ("em", "i"):
+            return f"#emph[{body}]"
+        if tag == "sub":
+            return f"#sub[{body}]"
+        if tag == "sup":
+            return f"#super[{body}]"
+        if tag == "code":
+            return f"#raw({string(SPACES.sub(' ', element.text_content()))})"
+        if tag == "a":
+            return self.link(element, body)
+        if tag not in INLINE:
+            self.unknown(element)
+        lang = language(element.get("lang"))
+        if lang is not None:
+            body = f"#text(lang: {string(lang[0])})[{body}]"
+        return f"#span({string(tag)}, {value(classes(element))})[{body}]"
+
+    def link(self, element: Any, body: str) -> str:
+        href = (element.get("href") or "").strip()
+        if href.startswith("#"):
+            target = href[1:]
+            return f"#link(label({string(target)}))[{body}]" if target in self.ids else body
+        return f"#link({string(href)})[{body}]" if safe_link(href) else body
+
+    def picture(self, element: Any, names: list[str]) -> str:
+        """An ``img`` (a ``data:`` URL or a file in the template folders) or an inline ``svg``."""
+        import lxml.etree
+
+        holder = element.getparent()
+        outer = classes(holder) if holder is not None else []
+        if element.tag == "svg":
+            alt = element.get("aria-label") or (text_of(element.find("title")) if element.find("title") is not None else "")
+            source = lxml.etree.tostring(element, encoding="unicode", method="xml")
+            if "xmlns=" not in source.split(">", 1)[0]:
+                source = source.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+            return f"#picture(bytes({string(source)}), {string('svg')}, {string(alt)}, {value(names + outer)})"
+        alt = element.get("alt") or ""
+        if not alt.strip():
+            warn("image %s has no alternative text", resources.shown(element.get("src") or "(no src)"))
+        found = resources.fetch(element.get("src") or "", self.roots)
+        if found is None:
+            return markup(alt)
+        data, mime = found
+        kind = IMAGE_FORMATS.get(mime.split(";")[0].strip().lower())
+        if kind is None:
+            warn("image %s: Typst draws PNG, JPEG, GIF and SVG only; its text is kept", resources.shown(element.get("src") or ""))
+            return markup(alt)
+        literal = string(data.decode("utf-8", "replace")) if kind == "svg" else _bytes(data)
+        return f"#picture(bytes({literal}), {string(kind)}, {string(alt)}, {value(names + outer)})"
+
+
+def _bytes(data: bytes) -> str:
+    """Binary data as a Typst bytes literal's array."""
+    return "(" + ",".join(map(str, data)) + ",)" if data else "()"
+
+
+def meta_data(tree: Any, theme: Any, page_size: str) -> dict[str, Any]:
+    """What the template's ``brief`` function reads: the document's properties, the page
+    furniture's words in the brief's language and the theme's colours, fonts and footer."""
+    head = tree.find("head")
+
+    def meta(name: str) -> str:
+        found = head.find(f"meta[@name='{name}']") if head is not None else None
+        return (found.get("content") or "") if found is not None else ""
+
+    body = tree.find("body")
+    kicker = body.find(".//p[@class='cover-kicker']") if body is not None else None
+    issuer = body.find(".//dd[@class='issuer']") if body is not None else None
+    title = head.find("title") if head is not None else None
+    lang = language(tree.get("lang")) or ("en", None)
+    data: dict[str, Any] = {
+        "title": text_of(title) if title is not None else "",
+        "author": meta("author"),
+        "description": meta("description"),
+        "keywords": [word.strip() for word in meta("keywords").split(",") if word.strip()],
+        "lang": lang[0],
+        "paper": "us-letter" if page_size == "letter" else "a4",
+        "summary": "length-summary" in classes(body) if body is not None else False,
+        "doctitle": text_of(kicker) if kicker is not None else "",
+        "issuer": text_of(issuer) if issuer is not None else "",
+        "page-label": page_label_parts(meta("briefgen-page-label") or "%(page)s / %(pages)s"),
+        "contents": meta("briefgen-contents-label"),
+        "colours": {},
+        "heading": "sans",
+        "body": "serif",
+    }
+    if theme is not None:
+        chosen = theme.colours.model_fields_set
+        data["colours"] = {name.replace("_", "-"): getattr(theme.colours, name) for name in sorted(chosen)}
+        data["heading"], data["body"] = theme.fonts.pdf_heading, theme.fonts.pdf_body
+        if theme.footer:
+            data["issuer"] = theme.footer
+    return data
+
+
+def convert(html: str, roots: tuple[Path, ...], theme: Any, page_size: str, template: str) -> str:
+    """The whole Typst source of one brief: import the template, set the document up, the body."""
+    import lxml.html
+
+    tree = lxml.html.document_fromstring(html)
+    for element in list(tree.iter("link", "a")):  # briefs embed no files
+        if "attachment" in (element.get("rel") or "").lower().split():
+            warn("refused attachment %s: briefs embed no files", element.get("href", "(no href)"))
+    converter = Converter(roots, ids={el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")})
+    body = tree.find("body")
+    pieces = converter.blocks(body) if body is not None else []
+    meta = meta_data(tree, theme, page_size)
+    return "\n".join(
+        [
+            f"#import {string(template)}: *",
+            f"#show: brief.with({value(meta)})",
+            "",
+            *(piece + "\n" for piece in pieces),
+        ]
+    )
+
