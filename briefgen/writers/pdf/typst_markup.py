@@ -11,8 +11,10 @@ named in one warning and its text kept.
 
 from __future__ import annotations
 
+import functools
 import re
 import string as _string
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,16 +339,74 @@ def meta_data(tree: Any, theme: Any, page_size: str) -> dict[str, Any]:
     return data
 
 
+@functools.lru_cache(maxsize=1)
+def covered() -> frozenset[int]:
+    """Every code point some shipped font draws (``templates/fonts``, the only fonts used)."""
+    from fontTools.ttLib import TTFont
+
+    from ...paths import builtin_templates
+
+    points: set[int] = set()
+    for path in sorted((builtin_templates() / "fonts").glob("*.ttf")):
+        with TTFont(path, lazy=True) as font:
+            points.update(font.getBestCmap() or {})
+    return frozenset(points)
+
+
+def report_missing_glyphs(body: Any) -> None:
+    """One warning naming the characters no shipped font has, each with where it first occurs
+    (Typst draws them as an empty box)."""
+    found: dict[str, str] = {}
+    points = covered()
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in UNDRAWN:
+            continue
+        for text, holder in ((element.text, element), (element.tail, element.getparent())):
+            for char in text or "":
+                if ord(char) in points or char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
+                    continue
+                found.setdefault(char, _where(holder if holder is not None else element))
+    if found:
+        named = [f"{c} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}) in {w}" for c, w in list(found.items())[:12]]
+        more = f" and {len(found) - 12} more" if len(found) > 12 else ""
+        warn("no shipped font has %s%s; drawn as empty boxes", ", ".join(named), more)
+
+
+def _where(element: Any) -> str:
+    """An element by its nearest id, for warnings."""
+    node = element
+    while node is not None:
+        if node.get("id"):
+            return f"<{node.tag} id={node.get('id')!r}>"
+        node = node.getparent()
+    return f"<{element.tag}>"
+
+
+def report_head(tree: Any, roots: tuple[Path, ...]) -> None:
+    """Warn about what the Typst engine does not take from the HTML: attachments (briefs embed no
+    files) and linked stylesheets (a refused URL is named as WeasyPrint names it)."""
+    for element in list(tree.iter("link", "a")):
+        rels = (element.get("rel") or "").lower().split()
+        href = element.get("href") or ""
+        if "attachment" in rels:
+            warn("refused attachment %s: briefs embed no files", href or "(no href)")
+        elif element.tag == "link" and "stylesheet" in rels:
+            if resources.allowed_file(href, roots) is None and not href.startswith("data:"):
+                resources.refuse(href)
+            else:
+                warn("stylesheet %s: the Typst engine reads no CSS (--pdf-engine weasyprint does)", resources.shown(href))
+
+
 def convert(html: str, roots: tuple[Path, ...], theme: Any, page_size: str, template: str) -> str:
     """The whole Typst source of one brief: import the template, set the document up, the body."""
     import lxml.html
 
     tree = lxml.html.document_fromstring(html)
-    for element in list(tree.iter("link", "a")):  # briefs embed no files
-        if "attachment" in (element.get("rel") or "").lower().split():
-            warn("refused attachment %s: briefs embed no files", element.get("href", "(no href)"))
+    report_head(tree, roots)
     converter = Converter(roots, ids={el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")})
     body = tree.find("body")
+    if body is not None:
+        report_missing_glyphs(body)
     pieces = converter.blocks(body) if body is not None else []
     meta = meta_data(tree, theme, page_size)
     return "\n".join(
