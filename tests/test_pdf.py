@@ -98,7 +98,7 @@ def test_metadata_language_tags_and_fonts(built: dict[str, Path], audience: str)
             )
     assert fonts and all(fonts.values()), fonts
     shipped = shipped_font_names()
-    assert all(name.split("+")[-1].lstrip("/") in shipped for name in fonts), ("only the shipped fonts", fonts)
+    assert all(name.split("+")[-1].lstrip("/") in shipped for name in fonts), ("shipped fonts only", fonts)
 
 
 @pytest.mark.parametrize("audience", AUDIENCES)

@@ -64,7 +64,9 @@ def compiler() -> Any:
     memo cache keeps what the template computes between briefs."""
     import typst
 
-    fonts = typst.Fonts(include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(fonts_folder())])
+    fonts = typst.Fonts(
+        include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(fonts_folder())]
+    )
     return typst.Compiler(root=str(builtin_templates() / "typst"), font_paths=fonts, ignore_system_fonts=True)
 
 
@@ -133,7 +135,7 @@ def stage(folder: Path, into: Path) -> None:
     count = total = 0
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if len(relative.parts) > 2 or os.path.isdir(path) and not os.path.islink(path):
+        if len(relative.parts) > 2 or (os.path.isdir(path) and not os.path.islink(path)):
             continue
         if not opener.is_plain_file(path, (folder,)):
             warn("template file %s is not a regular file inside %s; not read", path, folder)
@@ -142,7 +144,9 @@ def stage(folder: Path, into: Path) -> None:
         data = opener.read(path, MAX_STAGED_BYTES, "template file", (folder,))
         total += len(data)
         if count > MAX_STAGED_FILES or total > MAX_STAGED_BYTES:
-            raise UsageError(f"{folder}: a Typst template folder holds at most {MAX_STAGED_FILES} files of 20 MB in all")
+            raise UsageError(
+                f"{folder}: a Typst template folder holds at most {MAX_STAGED_FILES} files, 20 MB in all"
+            )
         if path.suffix == ".typ":
             refuse_packages(path, data.decode("utf-8", "replace"))
         target = into / relative
@@ -154,7 +158,9 @@ def refuse_packages(path: Path, text: str) -> None:
     """A usage error naming the file and line of a package import (``#import "@preview/..."``)."""
     for number, line in enumerate(text.splitlines(), start=1):
         if PACKAGE.search(line):
-            raise UsageError(f"{path}:{number}: Typst package imports are refused (briefs never use the network)")
+            raise UsageError(
+                f"{path}:{number}: Typst package imports are refused (briefs never use the network)"
+            )
 
 
 def compile_apart(folder: Path, source: str, standards: list[str], stamp: int) -> bytes:
@@ -187,8 +193,9 @@ def compile_apart(folder: Path, source: str, standards: list[str], stamp: int) -
                 check=False,
             )
         except subprocess.TimeoutExpired:
+            seconds = f"{limits.template_seconds:g}"
             raise UsageError(
-                f"{folder / 'brief.typ'}: the Typst template took longer than {limits.template_seconds:g} s; stopped"
+                f"{folder / 'brief.typ'}: the Typst template took longer than {seconds} s; stopped"
             ) from None
     if done.returncode != 0:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -39,6 +39,7 @@ TEXT_BLOCKS = {"p", "figcaption", "summary", "pre", "dt", "dd", "th", "td", "li"
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 3, "h5": 3, "h6": 3}
 INLINE = {"strong", "b", "em", "i", "code", "span", "a", "br", "img", "sub", "sup", "time", "small", "svg"}
 BLOCKS = CONTAINERS | TEXT_BLOCKS | set(HEADINGS) | {"ul", "ol", "table", "dl", "hr", "thead", "tbody", "tr"}
+CELLS = ("th", "td")
 #: Elements whose text is never drawn.
 UNDRAWN = {"head", "title", "meta", "style", "script", "link", "template"}
 #: Image formats Typst draws, by media type.
@@ -135,7 +136,7 @@ class Converter:
         for child in element:
             if not isinstance(child.tag, str):
                 pass
-            elif child.tag in BLOCKS or child.tag not in INLINE and child.tag not in UNDRAWN:
+            elif child.tag in BLOCKS or (child.tag not in INLINE and child.tag not in UNDRAWN):
                 flush()
                 out.append(self.block(child))
             elif child.tag not in UNDRAWN:
@@ -204,7 +205,9 @@ class Converter:
         header: list[str] = []
         body: list[list[str]] = []
         for row in rows:
-            cells = [f"[{self.inline_or_blocks(cell)}]" for cell in row if getattr(cell, "tag", None) in ("th", "td")]
+            cells = [
+                f"[{self.inline_or_blocks(cell)}]" for cell in row if getattr(cell, "tag", None) in CELLS
+            ]
             in_head = row.getparent() is not None and row.getparent().tag == "thead"
             if in_head and not header:
                 header = cells
@@ -212,10 +215,10 @@ class Converter:
                 body.append(cells)
         if not header and body:
             header = body.pop(0)
-        width = max([len(header), *(len(row) for row in body)] or [1])
+        width = max(len(header), *(len(row) for row in body), 1)
         header += ["[]"] * (width - len(header))
-        lines = "".join(f"({''.join(cell + ', ' for cell in row + ['[]'] * (width - len(row)))}), " for row in body)
-        return f"#data-table({value(classes(element))}, ({''.join(cell + ', ' for cell in header)}), {lines})"
+        lines = "".join(f"({_cells(row + ['[]'] * (width - len(row)))}), " for row in body)
+        return f"#data-table({value(classes(element))}, ({_cells(header)}), {lines})"
 
     def inline_or_blocks(self, element: Any) -> str:
         if any(isinstance(child.tag, str) and child.tag in BLOCKS for child in element):
@@ -275,11 +278,13 @@ class Converter:
         holder = element.getparent()
         outer = classes(holder) if holder is not None else []
         if element.tag == "svg":
-            alt = element.get("aria-label") or (text_of(element.find("title")) if element.find("title") is not None else "")
+            title = element.find("title")
+            alt = element.get("aria-label") or (text_of(title) if title is not None else "")
             source = lxml.etree.tostring(element, encoding="unicode", method="xml")
+            outer = names + outer
             if "xmlns=" not in source.split(">", 1)[0]:
                 source = source.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
-            return f"#picture(bytes({string(source)}), {string('svg')}, {string(alt)}, {value(names + outer)})"
+            return f"#picture(bytes({string(source)}), {string('svg')}, {string(alt)}, {value(outer)})"
         alt = element.get("alt") or ""
         if not alt.strip():
             warn("image %s has no alternative text", resources.shown(element.get("src") or "(no src)"))
@@ -289,10 +294,16 @@ class Converter:
         data, mime = found
         kind = IMAGE_FORMATS.get(mime.split(";")[0].strip().lower())
         if kind is None:
-            warn("image %s: Typst draws PNG, JPEG, GIF and SVG only; its text is kept", resources.shown(element.get("src") or ""))
+            shown = resources.shown(element.get("src") or "")
+            warn("image %s: Typst draws PNG, JPEG, GIF and SVG only; its text is kept", shown)
             return markup(alt)
         literal = string(data.decode("utf-8", "replace")) if kind == "svg" else _bytes(data)
         return f"#picture(bytes({literal}), {string(kind)}, {string(alt)}, {value(names + outer)})"
+
+
+def _cells(cells: list[str]) -> str:
+    """Content blocks as the items of a Typst array."""
+    return "".join(cell + ", " for cell in cells)
 
 
 def _bytes(data: bytes) -> str:
@@ -367,7 +378,8 @@ def report_missing_glyphs(body: Any) -> None:
                     continue
                 found.setdefault(char, _where(holder if holder is not None else element))
     if found:
-        named = [f"{c} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}) in {w}" for c, w in list(found.items())[:12]]
+        first = list(found.items())[:12]
+        named = [f"{c} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}) in {w}" for c, w in first]
         more = f" and {len(found) - 12} more" if len(found) > 12 else ""
         warn("no shipped font has %s%s; drawn as empty boxes", ", ".join(named), more)
 
@@ -394,7 +406,8 @@ def report_head(tree: Any, roots: tuple[Path, ...]) -> None:
             if resources.allowed_file(href, roots) is None and not href.startswith("data:"):
                 resources.refuse(href)
             else:
-                warn("stylesheet %s: the Typst engine reads no CSS (--pdf-engine weasyprint does)", resources.shown(href))
+                shown = resources.shown(href)
+                warn("stylesheet %s: the Typst engine reads no CSS (--pdf-engine weasyprint does)", shown)
 
 
 def convert(html: str, roots: tuple[Path, ...], theme: Any, page_size: str, template: str) -> str:
@@ -403,7 +416,8 @@ def convert(html: str, roots: tuple[Path, ...], theme: Any, page_size: str, temp
 
     tree = lxml.html.document_fromstring(html)
     report_head(tree, roots)
-    converter = Converter(roots, ids={el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")})
+    ids = {element.get("id") for element in tree.iter() if isinstance(element.tag, str) and element.get("id")}
+    converter = Converter(roots, ids=ids)
     body = tree.find("body")
     if body is not None:
         report_missing_glyphs(body)
@@ -417,4 +431,3 @@ def convert(html: str, roots: tuple[Path, ...], theme: Any, page_size: str, temp
             *(piece + "\n" for piece in pieces),
         ]
     )
-
