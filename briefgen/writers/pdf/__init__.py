@@ -15,13 +15,15 @@ WeasyPrint (the design is the print CSS). Its modules, one job each:
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ...errors import UsageError
-from ..base import Check, Each, GroupWriter, Render, Status, WriteOptions
+from ..base import Check, GroupWriter, Render, Status, WriteOptions, Written
 
 if TYPE_CHECKING:
     from ...render import Rendered
+    from ...stakeholders import Stakeholder
 
 
 ENGINES = ("auto", "typst", "weasyprint")
@@ -91,10 +93,26 @@ def for_group(options: WriteOptions, render: Render) -> GroupWriter:
     faster than WeasyPrint's cover swap); with WeasyPrint, one laid-out body shared
     (:class:`.covers.CoverSwap`)."""
     if engine_for(options)[0] == "typst":
-        return Each(write, options)
+        return Whole(options)
     from .covers import CoverSwap
 
     return CoverSwap(options)
+
+
+class Whole:
+    """The Typst engine's group writer: every stakeholder's PDF compiled whole (no cover swap)."""
+
+    def __init__(self, options: WriteOptions) -> None:
+        self.options = options
+
+    def write(self, document: Rendered, reader: Stakeholder, shared: bool) -> Written:
+        data = write(document, self.options)
+        found = PAGE_COUNT.search(data)
+        return Written(data, pages=int(found.group(1)) if found else None)
+
+
+#: The page count in the page tree's root (Typst writes it first, uncompressed).
+PAGE_COUNT = re.compile(rb"/Type\s*/Pages\s*/Count\s+(\d+)")
 
 
 def checks() -> list[Check]:
