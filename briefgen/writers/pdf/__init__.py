@@ -16,6 +16,7 @@ WeasyPrint (the design is the print CSS). Its modules, one job each:
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...errors import UsageError
@@ -35,7 +36,9 @@ def engine_for(options: WriteOptions) -> tuple[str, str | None]:
     """The engine that writes PDFs for ``options`` and, when ``auto`` chose WeasyPrint, why.
 
     ``--pdf-engine`` (or ``briefgen.toml``) wins, then the theme's ``pdf_engine``; ``auto`` is
-    Typst unless a template folder brings its own stylesheet, which only WeasyPrint honours."""
+    Typst unless a template folder brings its own stylesheet (one that differs from the built-in
+    file: an ejected, unedited copy does not count), which only WeasyPrint honours; a folder that
+    brings a Typst template of its own keeps Typst."""
     chosen = options.pdf_engine
     if chosen == "auto" and options.theme is not None and getattr(options.theme, "pdf_engine", None):
         chosen = options.theme.pdf_engine
@@ -43,14 +46,31 @@ def engine_for(options: WriteOptions) -> tuple[str, str | None]:
         raise UsageError(f"--pdf-engine: choose from {', '.join(ENGINES)}")
     if chosen != "auto":
         return chosen, None
+    from ...paths import builtin_templates
+
+    builtin = builtin_templates()
     for folder in options.templates:
+        if (folder / "typst" / "brief.typ").is_file():
+            return "typst", None
         for name in STYLESHEETS:
-            if (folder / name).is_file():
+            if _differs(folder / name, builtin / name):
                 return "weasyprint", (
                     f"PDF engine: WeasyPrint, because {folder / name} restyles the PDF "
                     "(a stylesheet only WeasyPrint reads; --pdf-engine typst overrides)"
                 )
     return "typst", None
+
+
+def _differs(path: Path, builtin: Path) -> bool:
+    """Whether ``path`` is a stylesheet of the folder's own (not a copy of the built-in one)."""
+    from ... import opener
+
+    if not opener.is_plain_file(path, path.parent):
+        return False
+    try:
+        return path.stat().st_size != builtin.stat().st_size or path.read_bytes() != builtin.read_bytes()
+    except OSError:
+        return False
 
 
 def load() -> None:
