@@ -319,3 +319,26 @@ def test_the_typst_path_never_imports_weasyprint(tmp_path: Path, mini_copy: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False False"
     assert list(tmp_path.glob("*.pdf"))
+
+
+def test_a_typst_batch_builds_every_pdf_whole_and_tagged(tmp_path: Path, mini_copy: Path) -> None:
+    listing = tmp_path / "list.csv"
+    listing.write_text(
+        "id,name,organisation,audience\n"
+        "a,Amina Diallo,Ministry of Examples,business\n"
+        "b,Kwame Asante,Agency of Samples,business\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["batch", str(listing), "--content", str(mini_copy), "--format", "pdf", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "reused a shared body" not in result.output  # no cover swap: each PDF compiled whole
+    pdfs = {path.name: reader(path) for path in out.glob("*.pdf")}
+    assert len(pdfs) == 2
+    for name, pdf in pdfs.items():
+        first = pdf.pages[0].extract_text()
+        mine, other = ("Amina", "Kwame") if "Amina" in name else ("Kwame", "Amina")
+        assert f"Prepared for {mine}" in first
+        assert not any(other in page.extract_text() for page in pdf.pages)
+        assert "/StructTreeRoot" in pdf.trailer["/Root"]

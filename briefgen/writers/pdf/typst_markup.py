@@ -280,6 +280,7 @@ class Converter:
         if element.tag == "svg":
             title = element.find("title")
             alt = element.get("aria-label") or (text_of(title) if title is not None else "")
+            element = _without_references(element)
             source = lxml.etree.tostring(element, encoding="unicode", method="xml")
             outer = names + outer
             if "xmlns=" not in source.split(">", 1)[0]:
@@ -297,8 +298,61 @@ class Converter:
             shown = resources.shown(element.get("src") or "")
             warn("image %s: Typst draws PNG, JPEG, GIF and SVG only; its text is kept", shown)
             return markup(alt)
+        if not _decodes(data, kind):
+            shown = resources.shown(element.get("src") or "")
+            warn("image %s cannot be read; its alternative text is kept", shown)
+            return markup(alt)
+        if kind == "svg":
+            data = _svg_file(data)
         literal = string(data.decode("utf-8", "replace")) if kind == "svg" else _bytes(data)
         return f"#picture(bytes({literal}), {string(kind)}, {string(alt)}, {value(names + outer)})"
+
+
+#: Attributes through which an SVG refers to another file.
+HREFS = ("href", "{http://www.w3.org/1999/xlink}href")
+
+
+def _without_references(svg: Any) -> Any:
+    """A copy of an SVG tree in which every reference to another file (``<image href>``, ``<use>``
+    of another document) is removed with the resource rule's warning; ``#`` and ``data:`` stay."""
+    import copy
+
+    svg = copy.deepcopy(svg)
+    for element in svg.iter():
+        for name in HREFS:
+            target = (element.get(name) or "").strip()
+            if target and not target.startswith(("#", "data:")):
+                resources.refuse(target)
+                del element.attrib[name]
+    return svg
+
+
+def _svg_file(data: bytes) -> bytes:
+    """An SVG image file with its references to other files removed."""
+    import lxml.etree
+
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    root = lxml.etree.fromstring(data, parser)
+    return lxml.etree.tostring(_without_references(root))
+
+
+def _decodes(data: bytes, kind: str) -> bool:
+    """Whether an image's bytes decode (Typst stops the whole brief at one it cannot read)."""
+    import io
+
+    try:
+        if kind == "svg":
+            import lxml.etree
+
+            parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+            return lxml.etree.fromstring(data, parser).tag.endswith("svg")
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        return True
+    except Exception:
+        return False
 
 
 def _cells(cells: list[str]) -> str:
