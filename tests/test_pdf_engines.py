@@ -342,3 +342,16 @@ def test_a_typst_batch_builds_every_pdf_whole_and_tagged(tmp_path: Path, mini_co
         assert f"Prepared for {mine}" in first
         assert not any(other in page.extract_text() for page in pdf.pages)
         assert "/StructTreeRoot" in pdf.trailer["/Root"]
+
+
+@pytest.mark.parametrize(("variant", "marker"), [("pdf/ua-1", b"pdfuaid:part"), ("pdf/a-3b", b"pdfaid:part")])
+def test_typst_checks_the_whole_shipped_brief_against_the_standard(
+    tmp_path: Path, variant: str, marker: bytes
+) -> None:
+    # Typst refuses to write a PDF/UA-1 or PDF/A-3b file that breaks the standard's rules it checks
+    # (a contents entry wrapped by a show rule, an image without alt text...): the build must pass
+    theme = THEMES / "civic.toml"
+    built = built_with(tmp_path, "typst", pdf_variant=variant, theme=theme, audiences=("government",))
+    pdf = reader(built["government"])
+    assert marker in pdf.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert len(pdf.pages) >= 10
