@@ -355,3 +355,27 @@ def test_typst_checks_the_whole_shipped_brief_against_the_standard(
     pdf = reader(built["government"])
     assert marker in pdf.trailer["/Root"]["/Metadata"].get_object().get_data()
     assert len(pdf.pages) >= 10
+
+
+def test_a_process_forked_after_a_compile_still_compiles(tmp_path: Path) -> None:
+    # Typst's thread pool does not survive a fork: a batch worker forked from a process that had
+    # compiled would wait forever, so such a child compiles in a fresh process instead
+    code = (
+        "import os, sys\n"
+        "from briefgen.render import Rendered\n"
+        "from briefgen.writers import WriteOptions\n"
+        "from briefgen.writers.pdf import write\n"
+        "def brief(text):\n"
+        "    html = f'<!DOCTYPE html><html lang=\"en\"><head><title>T</title></head>'\n"
+        "    html += f'<body><p>{text}</p></body></html>'\n"
+        "    return Rendered(html=html, title='T', language='en', template='t')\n"
+        "write(brief('parent'), WriteOptions())\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    data = write(brief('child'), WriteOptions())\n"
+        "    os._exit(0 if data.startswith(b'%PDF') else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

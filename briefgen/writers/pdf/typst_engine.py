@@ -94,8 +94,19 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     return compile_apart(template.parent, source, standards, timestamp(options.source_date_epoch))
 
 
+#: The process whose compiles started Typst's thread pool. A process forked from it (a batch
+#: worker of a parent that compiled) inherits the pool's bookkeeping but not its threads, so a
+#: compile there would wait forever: it compiles in a fresh child process instead.
+_POOL_OWNER: int | None = None
+
+
 def _compile_here(source: str, standards: list[str], stamp: int) -> bytes:
     import typst
+
+    global _POOL_OWNER
+    if _POOL_OWNER is not None and os.getpid() != _POOL_OWNER:
+        return compile_apart(builtin_templates() / "typst", source, standards, stamp)
+    _POOL_OWNER = os.getpid()
 
     try:
         pdf, warnings = compiler().compile_with_warnings(
