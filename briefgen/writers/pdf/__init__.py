@@ -62,11 +62,16 @@ def engine_for(options: WriteOptions) -> tuple[str, str | None]:
 
 
 def _differs(path: Path, builtin: Path) -> bool:
-    """Whether ``path`` is a stylesheet of the folder's own (not a copy of the built-in one)."""
+    """Whether ``path`` is a stylesheet of the folder's own (not a copy of the built-in one); a link,
+    FIFO or device in its place counts too, so WeasyPrint reads the folder and refuses it aloud."""
+    import os
+
     from ... import opener
 
-    if not opener.is_plain_file(path, path.parent):
+    if not os.path.lexists(path):
         return False
+    if not opener.is_plain_file(path, path.parent):
+        return True
     try:
         return path.stat().st_size != builtin.stat().st_size or path.read_bytes() != builtin.read_bytes()
     except OSError:

@@ -289,7 +289,10 @@ class Converter:
         alt = element.get("alt") or ""
         if not alt.strip():
             warn("image %s has no alternative text", resources.shown(element.get("src") or "(no src)"))
-        found = resources.fetch(element.get("src") or "", self.roots)
+        source = (element.get("src") or "").strip()
+        if source.startswith("/") and not source.startswith("//"):  # a path: as WeasyPrint reads it
+            source = Path(source).as_uri()
+        found = resources.fetch(source, self.roots)
         if found is None:
             return markup(alt)
         data, mime = found
@@ -448,9 +451,41 @@ def _where(element: Any) -> str:
     return f"<{element.tag}>"
 
 
-def report_head(tree: Any, roots: tuple[Path, ...]) -> None:
-    """Warn about what the Typst engine does not take from the HTML: attachments (briefs embed no
-    files) and linked stylesheets (a refused URL is named as WeasyPrint names it)."""
+#: Elements that would bring in other content, and the attributes that name it.
+EMBEDDING = {
+    "object": ("data",),
+    "embed": ("src",),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "source": ("src",),
+    "track": ("src",),
+}
+
+
+def _refusing(url: str) -> None:
+    """A CSS URL the Typst engine never fetches: named as the resource rule names a refused one."""
+    resources.refuse(url)
+
+
+def report_unread(tree: Any, roots: tuple[Path, ...]) -> None:
+    """Warn about what the Typst engine does not take from the HTML, naming every URL in it as the
+    resource rule does: attachments (briefs embed no files), stylesheets linked or in ``<style>``
+    and ``style`` attributes (CSS ``url()`` and ``@import``), and what ``object``, ``embed``,
+    ``iframe``, ``video``... would bring in. Nothing is fetched."""
+    from ... import cssurls
+
+    for element in tree.iter("style"):
+        cssurls.clean(element.text or "", _refusing, _refusing)
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.get("style"):
+            cssurls.clean_declarations(element.get("style"), _refusing)
+        for name in EMBEDDING.get(element.tag, ()):
+            if (element.get(name) or "").strip():
+                resources.refuse(element.get(name).strip())
     for element in list(tree.iter("link", "a")):
         rels = (element.get("rel") or "").lower().split()
         href = element.get("href") or ""
@@ -469,7 +504,7 @@ def convert(html: str, roots: tuple[Path, ...], theme: Any, page_size: str, temp
     import lxml.html
 
     tree = lxml.html.document_fromstring(html)
-    report_head(tree, roots)
+    report_unread(tree, roots)
     ids = {element.get("id") for element in tree.iter() if isinstance(element.tag, str) and element.get("id")}
     converter = Converter(roots, ids=ids)
     body = tree.find("body")
