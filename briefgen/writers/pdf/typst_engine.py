@@ -58,16 +58,62 @@ def fonts_folder() -> Path:
     return builtin_templates() / "fonts"
 
 
-@functools.lru_cache(maxsize=1)
-def compiler() -> Any:
-    """One compiler of the shipped template per process: fonts are read once, and Typst's
-    memo cache keeps what the template computes between briefs."""
+#: Private copies of template-folder fonts that passed the checks, one folder per set (Typst reads
+#: fonts from folders; the copies are what was checked, not what the folder holds later).
+_FONT_COPIES: dict[tuple[bytes, ...], Any] = {}
+
+
+def _font_folder(extra_fonts: tuple[bytes, ...]) -> str:
+    if extra_fonts not in _FONT_COPIES:
+        copy = tempfile.TemporaryDirectory(prefix="briefgen-fonts-")
+        for number, data in enumerate(extra_fonts):
+            (Path(copy.name) / f"font-{number}.ttf").write_bytes(data)
+        _FONT_COPIES[extra_fonts] = copy
+    return str(_FONT_COPIES[extra_fonts].name)
+
+
+@functools.lru_cache(maxsize=4)
+def compiler(extra_fonts: tuple[bytes, ...] = ()) -> Any:
+    """One compiler of the shipped template per process (and set of template-folder fonts): fonts
+    are read once, and Typst's memo cache keeps what the template computes between briefs."""
     import typst
 
     fonts = typst.Fonts(
-        include_system_fonts=False, include_embedded_fonts=False, font_paths=[str(fonts_folder())]
+        include_system_fonts=False,
+        include_embedded_fonts=False,
+        font_paths=[str(fonts_folder()), *([_font_folder(extra_fonts)] if extra_fonts else [])],
     )
     return typst.Compiler(root=str(builtin_templates() / "typst"), font_paths=fonts, ignore_system_fonts=True)
+
+
+@functools.lru_cache(maxsize=16)
+def folder_fonts(search_path: tuple[Path, ...]) -> tuple[bytes, ...]:
+    """The fonts in the ``fonts/`` folders of the user template folders, read through the opener as
+    the WeasyPrint engine reads them: a link out, FIFO or device is never opened, a broken font is a
+    warning and not used."""
+    import io
+    import struct
+
+    from fontTools.ttLib import TTFont, TTLibError
+
+    builtin = builtin_templates().resolve()
+    found: list[bytes] = []
+    for folder in search_path:
+        if folder.resolve() == builtin or not (folder / "fonts").is_dir():
+            continue
+        for path in sorted((folder / "fonts").glob("*.[ot]tf")):
+            try:
+                data = opener.read(path, resources.MAX_RESOURCE_BYTES, "font", search_path)
+                with TTFont(io.BytesIO(data), lazy=True) as font:
+                    font.getBestCmap()
+            except opener.InputRefused as exc:
+                warn("%s; not read", exc.message)
+                continue
+            except (TTLibError, OSError, ValueError, KeyError, AssertionError, struct.error) as exc:
+                warn("font %s cannot be read (%s); not used", path, exc)
+                continue
+            found.append(data)
+    return tuple(found)
 
 
 def template_for(search_path: tuple[Path, ...]) -> Path:
@@ -89,8 +135,9 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     template = template_for(search_path)
     source = convert(document.html, search_path, options.theme, options.page_size, "brief.typ")
     standards = [STANDARDS[options.pdf_variant]] if options.pdf_variant else []
+    extra = folder_fonts(search_path)
     if template.parent.resolve() == (builtin_templates() / "typst").resolve():
-        return _compile_here(source, standards, timestamp(options.source_date_epoch))
+        return _compile_here(source, standards, timestamp(options.source_date_epoch), extra)
     return compile_apart(template.parent, source, standards, timestamp(options.source_date_epoch))
 
 
@@ -100,7 +147,7 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
 _POOL_OWNER: int | None = None
 
 
-def _compile_here(source: str, standards: list[str], stamp: int) -> bytes:
+def _compile_here(source: str, standards: list[str], stamp: int, extra: tuple[bytes, ...] = ()) -> bytes:
     import typst
 
     global _POOL_OWNER
@@ -109,7 +156,7 @@ def _compile_here(source: str, standards: list[str], stamp: int) -> bytes:
     _POOL_OWNER = os.getpid()
 
     try:
-        pdf, warnings = compiler().compile_with_warnings(
+        pdf, warnings = compiler(extra).compile_with_warnings(
             input=source.encode("utf-8"), pdf_standards=standards, timestamp=stamp, pdf_tags=True
         )
     except typst.TypstError as exc:
