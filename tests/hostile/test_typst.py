@@ -153,3 +153,9 @@ def test_a_looping_template_stops_at_the_time_limit(tmp_path: Path) -> None:
     finally:
         limits.reset()
     assert time.monotonic() - started < 15
+
+
+def test_a_repeated_or_empty_id_is_no_error() -> None:
+    body = '<h2 id="x">One</h2><section id="x"><p>Two</p></section><p id=""><a href="#x">Go</a></p>'
+    text = pdf_text(write_pdf(small(body), TYPST))
+    assert "One" in text and "Two" in text and "Go" in text

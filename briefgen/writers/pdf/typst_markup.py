@@ -109,6 +109,15 @@ class Converter:
     roots: tuple[Path, ...]
     ids: set[str] = field(default_factory=set)
     warned: set[str] = field(default_factory=set)
+    labelled: set[str] = field(default_factory=set)
+
+    def label(self, ident: str | None) -> str | None:
+        """``ident`` as a label the first time it is seen (a repeated id labels nothing: Typst
+        refuses a link to a label that occurs twice)."""
+        if not ident or ident in self.labelled:
+            return None
+        self.labelled.add(ident)
+        return ident
 
     # ----- warnings ------------------------------------------------------------------------
 
@@ -175,8 +184,9 @@ class Converter:
         if not known:
             self.unknown(element)
         arguments = [string(tag), value(names)]
-        if element.get("id"):
-            arguments.append(f"id: {string(element.get('id'))}")
+        ident = self.label(element.get("id"))
+        if ident:
+            arguments.append(f"id: {string(ident)}")
         lang = language(element.get("lang"))
         if lang is not None:
             arguments.append(f"lang: {string(lang[0])}")
@@ -196,7 +206,7 @@ class Converter:
         lang = language(element.get("lang"))
         if lang is not None:
             body = f"#text(lang: {string(lang[0])})[{body}]"
-        ident = element.get("id")
+        ident = self.label(element.get("id"))
         label = f"#label({string(ident)})" if ident else ""
         return f"#heading(level: {level})[{body}]{label}"
 
