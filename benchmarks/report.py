@@ -17,8 +17,8 @@ from typing import Any
 
 Goal = tuple[str, str, str, float]  # key, label, operator, limit
 GOALS: tuple[Goal, ...] = (
-    ("pdf_s", "PDF brief", "<=", 0.25),
-    ("pdf_vs_naive", "PDF vs naive WeasyPrint", "<=", 0.35),
+    ("pdf_s", "PDF brief", "<=", 0.15),
+    ("pdf_vs_naive", "PDF vs naive WeasyPrint", "<=", 0.1),
     ("docx_s", "Word brief", "<=", 0.05),
     ("docx_vs_pandoc", "Word vs pandoc", "<=", 0.3),
     ("help_s", "briefgen --help", "<=", 0.25),

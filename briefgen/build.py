@@ -40,6 +40,7 @@ class BuildRequest:
     templates: tuple[Path, ...] = ()
     strict: bool = False
     pdf_variant: str | None = None
+    pdf_engine: str = "auto"
     page_size: str | None = None  # None: the theme's, else A4
     theme: Path | None = None
     reference_docx: Path | None = None

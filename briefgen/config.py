@@ -32,12 +32,13 @@ LIST_KEYS = {"audience", "focus"}
 ALLOWED = {
     "content", "out", "templates", "formats", "audience", "focus", "region", "length",
     "pdf_variant", "page_size", "reference_docx", "docx_refresh", "docx_pages", "embed_fonts", "strict",
-    "theme",
+    "theme", "pdf_engine",
 }  # fmt: skip
 BATCH_ALLOWED = {
     "content", "out", "templates", "formats", "name", "length", "jobs", "pdf_variant", "page_size",
     "reference_docx", "docx_pages", "embed_fonts", "strict", "theme", "zip", "eml", "from",
     "scheduler",
+    "pdf_engine",
 }  # fmt: skip
 #: ``[send]``: how to reach the SMTP server, for ``briefgen send`` and ``briefgen batch --send``.
 #: The parameters of ``flags.SMTP`` are named after these keys.

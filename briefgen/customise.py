@@ -27,6 +27,7 @@ from .render import environment, template_dirs
 
 SHARED = ("base.html.j2", "macros.html.j2")
 STYLESHEETS = ("css/brief.css", "css/print.css")
+TYPST = ("typst/brief.typ",)
 REFERENCE = "reference.docx"
 NOT_AUDIENCES = set(SHARED)
 
@@ -142,7 +143,12 @@ What to edit:
   recommendation, strategy, context, closing, colophon; `body` sets their order.
 - `macros.html.j2`: the cover's "Prepared for" line, figure callouts, lead sections.
 - `css/brief.css`: colours, fonts and spacing (change the variables at the top,
-  e.g. `--brand` for the cover colour); `css/print.css`: the PDF page design.
+  e.g. `--brand` for the cover colour); `css/print.css`: the PDF page design
+  of the WeasyPrint engine.
+- `typst/brief.typ`: the PDF page design of the Typst engine (the default): one
+  style per class and per element, the cover, contents and running heads. It may
+  read only files in this folder and import no package. Edit the CSS and not
+  this file, and PDFs are made with WeasyPrint (`--pdf-engine` decides).
 - `reference.docx`: the Word styles, page set-up, headers and footers; edit it
   in Word or LibreOffice (keep the style names).
 - `themes/*.toml`: organisation, logo, colours, fonts, page size and footer in
@@ -166,7 +172,7 @@ def eject(audience: str, to: Path, *, force: bool = False) -> list[Path]:
         names = ", ".join(["all", *(n.removesuffix(".html.j2") for n in available)])
         raise UsageError(f"AUDIENCE: no built-in template for {audience!r}; choose from: {names}")
     themes = sorted(p.relative_to(builtin).as_posix() for p in (builtin / "themes").iterdir() if p.is_file())
-    files = [*chosen, *SHARED, *STYLESHEETS, REFERENCE, *themes]
+    files = [*chosen, *SHARED, *STYLESHEETS, *TYPST, REFERENCE, *themes]
     existing = [name for name in files if os.path.lexists(to / name)]  # a planted link counts
     if existing and not force:
         raise UsageError(f"--to: {to / existing[0]} already exists (use --force to overwrite)")

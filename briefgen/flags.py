@@ -151,6 +151,7 @@ LENGTH = click.option(
 LOOK_NAMES = (
     "templates",
     "pdf_variant",
+    "pdf_engine",
     "page_size",
     "theme",
     "reference_docx",
@@ -181,6 +182,13 @@ LOOK = options(
         type=click.Choice(["pdf/ua-1", "pdf/a-3b"]),
         default=None,
         help="PDF standard to follow (default: tagged PDF).",
+    ),
+    click.option(
+        "--pdf-engine",
+        type=click.Choice(["auto", "typst", "weasyprint"]),
+        default="auto",
+        help="What makes the PDF: Typst (fast), WeasyPrint (honours a template folder's CSS), or "
+        "auto: Typst unless a template folder brings its own stylesheet (default; or the theme's).",
     ),
     click.option(
         "--page-size",

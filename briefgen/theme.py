@@ -7,6 +7,7 @@ One file brands the PDF, the HTML and the Word brief alike::
     logo = "civic-logo.png"          # PNG (or SVG: PDF and HTML only), relative to this file
     page_size = "a4"                 # or "letter"
     footer = "Open Policy Lab · briefings"
+    pdf_engine = "typst"             # optional: auto, typst or weasyprint (--pdf-engine wins)
 
     [colours]                        # any of: brand, brand_dark, accent, accent_soft, ink, muted, panel
     brand = "#1f5f4a"
@@ -82,6 +83,7 @@ class Theme(BaseModel):
     logo: Text | None = None
     page_size: Literal["a4", "letter"] | None = None
     footer: Text | None = None
+    pdf_engine: Literal["auto", "typst", "weasyprint"] | None = None  # None: --pdf-engine decides
     colours: Colours = Field(default_factory=Colours)
     fonts: Fonts = Field(default_factory=Fonts)
     logo_url: str | None = None

@@ -145,6 +145,7 @@ def _run(
             "length": request.length,
             "page_size": request.page_size,
             "pdf_variant": request.pdf_variant,
+            "pdf_engine": request.pdf_engine,
             "strict": request.strict,
             "name": request.name_pattern,
             "source_date_epoch": epoch,

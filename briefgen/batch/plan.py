@@ -49,6 +49,7 @@ class BatchRequest:
     theme: Path | None = None
     page_size: str | None = None
     pdf_variant: str | None = None
+    pdf_engine: str = "auto"
     reference_docx: Path | None = None
     docx_pages: str = "auto"
     embed_fonts: bool = True

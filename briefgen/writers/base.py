@@ -43,6 +43,7 @@ class WriteOptions:
     docx_pages: str = "auto"  # auto | libreoffice | word: who fills the Word contents' page numbers
     embed_fonts: bool = True  # the shipped fonts go into the .docx
     theme: Any = None
+    pdf_engine: str = "auto"  # auto | typst | weasyprint (:func:`briefgen.writers.pdf.engine_for`)
 
 
 class LookRequest(Protocol):
@@ -76,6 +77,7 @@ def options_for(request: LookRequest, epoch: int | None) -> WriteOptions:
         reference_docx=request.reference_docx,
         docx_pages="libreoffice" if getattr(request, "docx_refresh", False) else request.docx_pages,
         embed_fonts=request.embed_fonts,
+        pdf_engine=getattr(request, "pdf_engine", "auto") or "auto",
     )
 
 
