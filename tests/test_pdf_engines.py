@@ -23,6 +23,7 @@ from briefgen.writers import WriteOptions
 from briefgen.writers.docx.office import pdf_outline
 from briefgen.writers.pdf import engine_for
 from briefgen.writers.pdf import write as write_pdf
+from briefgen.writers.pdf.check import check
 
 THEMES = builtin_templates() / "themes"
 
@@ -355,6 +356,17 @@ def test_typst_checks_the_whole_shipped_brief_against_the_standard(
     pdf = reader(built["government"])
     assert marker in pdf.trailer["/Root"]["/Metadata"].get_object().get_data()
     assert len(pdf.pages) >= 10
+    # and an independent validator finds nothing wrong, for the standard asked and for PDF/UA-1
+    for profile in ("ua-1", variant.removeprefix("pdf/")):
+        assert check(built["government"], profile) == [], profile
+
+
+def test_every_default_typst_brief_is_a_valid_pdf_ua_1(typst_briefs: dict[str, Path]) -> None:
+    # no --pdf-variant: the Typst engine still claims PDF/UA-1, and the claim holds
+    for audience, path in typst_briefs.items():
+        metadata = reader(path).trailer["/Root"]["/Metadata"].get_object().get_data()
+        assert b"pdfuaid:part" in metadata, audience
+        assert check(path, "auto") == [], audience
 
 
 def test_a_process_forked_after_a_compile_still_compiles(tmp_path: Path) -> None:
@@ -379,3 +391,24 @@ def test_a_process_forked_after_a_compile_still_compiles(tmp_path: Path) -> None
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_stream_whose_data_ends_in_cr_keeps_its_bytes_and_loses_the_cr_before_endstream() -> None:
+    import pikepdf
+
+    from briefgen.writers.pdf.streamends import SIGN, mended
+
+    document = pikepdf.new()
+    document.add_blank_page()
+    ending_in_cr = pikepdf.Stream(document, b"0 0 m 10 10 l S\r")
+    document.pages[0].obj["/Contents"] = document.make_indirect(ending_in_cr)
+    written = io.BytesIO()
+    document.save(written, compress_streams=False)
+    before = written.getvalue()
+    assert SIGN in before  # the case PDF/A's stream-length rule misreads
+    after = mended(before)
+    assert SIGN not in after
+    with pikepdf.open(io.BytesIO(after)) as again:
+        assert again.pages[0].obj["/Contents"].read_bytes() == b"0 0 m 10 10 l S\r"
+    plain = mended(after)
+    assert plain == after  # nothing to mend: the very same bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from helpers import EPOCH, small
 
 from briefgen import limits
 from briefgen.errors import UsageError
+from briefgen.log import collect
 from briefgen.paths import builtin_templates
 from briefgen.theme import Theme
 from briefgen.writers import WriteOptions
@@ -106,6 +108,22 @@ def test_a_user_template_compiles_apart_and_is_used(tmp_path: Path) -> None:
     folder = typst_template(tmp_path / "tpl", wrapper)
     pdf = write_pdf(small('<p class="note">Hello</p>'), options(folder))
     assert "NOTE-MARK" in pdf_text(pdf)
+
+
+def test_a_user_template_that_breaks_pdf_ua_gets_its_pdf_without_the_claim(tmp_path: Path) -> None:
+    # an image without alt text: Typst refuses it under PDF/UA-1; with no variant asked for, the
+    # brief is still written, tagged, with one warning and no PDF/UA claim it could not keep
+    svg = "<svg xmlns='http://www.w3.org/2000/svg' width='9' height='9'/>"
+    image = f'image(bytes("{svg}"), format: "svg")'
+    picture = f"#let shipped-el = el\n#let el(..args) = {image} + shipped-el(..args)"
+    folder = typst_template(tmp_path / "tpl", picture)
+    with collect() as warnings:
+        pdf = write_pdf(small("<p>Body</p>"), options(folder))
+    assert b"pdfuaid" not in pdf
+    assert any("missing alt text" in w and "without the PDF/UA-1 claim" in w for w in warnings), warnings
+    # asked for explicitly, PDF/UA-1 is not quietly dropped
+    with pytest.raises(UsageError, match="missing alt text"):
+        write_pdf(small("<p>Body</p>"), replace(options(folder), pdf_variant="pdf/ua-1"))
 
 
 @pytest.mark.parametrize(

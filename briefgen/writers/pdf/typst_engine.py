@@ -3,7 +3,8 @@
 The brief's HTML intermediate form becomes Typst markup (:mod:`.typst_markup`) that imports the
 print template ``typst/brief.typ`` from the template folders. Text is set in the shipped fonts
 only (``templates/fonts``: no system fonts, not even Typst's own), the PDF is always tagged, and
-``--pdf-variant`` maps to Typst's PDF standards (``pdf/ua-1`` -> ``ua-1``, ``pdf/a-3b`` -> ``a-3b``).
+``--pdf-variant`` maps to Typst's PDF standards (``pdf/ua-1`` -> ``ua-1``, ``pdf/a-3b`` -> ``a-3b``);
+every brief also claims PDF/UA-1 when Typst's checks pass.
 
 The shipped template is compiled in this process (a cached compiler; text reaches it only as
 data). A template a user brings is compiled in a child process (:mod:`.typst_child`) with a time
@@ -28,6 +29,7 @@ from ...errors import UsageError
 from ...log import warn
 from ...paths import builtin_templates
 from ...render import template_dirs
+from . import streamends
 from .typst_markup import convert
 
 if TYPE_CHECKING:
@@ -124,6 +126,10 @@ def template_for(search_path: tuple[Path, ...]) -> Path:
     return found
 
 
+class TemplateTimedOut(UsageError):
+    """A user's Typst template stopped at the time limit (never compiled a second time)."""
+
+
 def timestamp(epoch: int | None) -> int:
     return int(moment(epoch).timestamp())
 
@@ -134,11 +140,31 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     search_path = template_dirs(options.templates)
     template = template_for(search_path)
     source = convert(document.html, search_path, options.theme, options.page_size, "brief.typ")
-    standards = [STANDARDS[options.pdf_variant]] if options.pdf_variant else []
+    asked = [STANDARDS[options.pdf_variant]] if options.pdf_variant else []
     extra = folder_fonts(search_path)
-    if template.parent.resolve() == (builtin_templates() / "typst").resolve():
-        return _compile_here(source, standards, timestamp(options.source_date_epoch), extra)
-    return compile_apart(template.parent, source, standards, timestamp(options.source_date_epoch))
+    stamp = timestamp(options.source_date_epoch)
+    shipped = template.parent.resolve() == (builtin_templates() / "typst").resolve()
+
+    def compiled(standards: list[str]) -> bytes:
+        if shipped:
+            pdf = _compile_here(source, standards, stamp, extra)
+        else:
+            pdf = compile_apart(template.parent, source, standards, stamp)
+        return streamends.mended(pdf) if "a-3b" in standards else pdf
+
+    if "ua-1" in asked:
+        return compiled(asked)
+    # Every brief claims PDF/UA-1 when Typst's own checks pass (they do for the shipped templates
+    # and any content they render); a user's template that breaks a rule gets the tagged PDF it
+    # asked for without the claim, and one warning saying why.
+    try:
+        return compiled([*asked, "ua-1"])
+    except TemplateTimedOut:
+        raise
+    except UsageError as refused:
+        pdf = compiled(asked)
+        warn("%s; written without the PDF/UA-1 claim", refused)
+        return pdf
 
 
 #: The process whose compiles started Typst's thread pool. A process forked from it (a batch
@@ -252,7 +278,7 @@ def compile_apart(folder: Path, source: str, standards: list[str], stamp: int) -
             )
         except subprocess.TimeoutExpired:
             seconds = f"{limits.template_seconds:g}"
-            raise UsageError(
+            raise TemplateTimedOut(
                 f"{folder / 'brief.typ'}: the Typst template took longer than {seconds} s; stopped"
             ) from None
     if done.returncode != 0:
