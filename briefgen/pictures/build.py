@@ -178,7 +178,7 @@ def glance_data(brief: Brief, lang: Language) -> glance_form.Glance:
         )
     if brief.region is not None:
         note_parts.append(
-            lang.gettext("Marked: the recommendations that apply most in %(region)s.") % {"region": brief.region.name}
+            lang.gettext("Also highlighted: the recommendations that apply most in %(region)s.") % {"region": brief.region.name}
         )
     return glance_form.Glance(
         objectives=objectives,

@@ -34,6 +34,7 @@ from ... import resources
 from ...log import warn
 from ...safe import safe_link, xml_clean
 from . import contents
+from .chart import picture
 from .cover import cover, figures
 from .oxml import (
     Numbering,
@@ -318,6 +319,8 @@ class Walker:
             self.list(element, 0, style)
         elif tag == "table":
             self.table(element)
+        elif tag == "figure" and classes & {"chart", "glance"}:
+            picture(self, element)
         elif tag == "figure":
             self.figure(element)
         elif tag == "dl":
