@@ -225,6 +225,8 @@ def number_value(value: Any) -> float | None:
 def chart_number(value: Any) -> float:
     """:func:`number_value` for the model: a number, or an error saying how to write one."""
     found = number_value(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("a value is missing: give a number for every label")
     if found is None:
         raise ValueError(f"{shown(str(value))} is not a number: write digits, e.g. 3 or 0.20")
     return found

@@ -270,7 +270,9 @@ class Chart(Item):
     decimals: int | None = Field(None, ge=0, le=4, description="Digits after the decimal point.")
     labels: list[Line] = Field(min_length=1, max_length=MAX_POINTS)
     values: list[
-        Annotated[float, BeforeValidator(chart_number), Field(allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)]
+        Annotated[
+            float, BeforeValidator(chart_number), Field(allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)
+        ]
     ] = Field(min_length=1, max_length=MAX_POINTS)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 import yaml
+from helpers import html_tree
 from lxml import etree
 
 from briefgen.i18n import language
@@ -18,8 +19,6 @@ from briefgen.pictures.build import colours_of, glance_data, glance_picture
 from briefgen.render import render, template_dirs
 from briefgen.tailor import Options, tailor
 from briefgen.validate import validate
-
-from helpers import html_tree
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -42,7 +41,9 @@ def _figures(pdf: Path) -> list[str]:
     return found
 
 
-def test_the_pdf_tags_each_chart_and_the_glance_diagram_as_a_figure_with_alt_text_from_its_data(shipped_briefs):
+def test_the_pdf_tags_each_chart_and_the_glance_diagram_as_a_figure_with_alt_text_from_its_data(
+    shipped_briefs,
+):
     alts = _figures(shipped_briefs("pdf")["business.pdf"])
     assert any(a.startswith("Column chart:") and "€3.00/MB" in a and "€0.20/MB" in a for a in alts), alts
     assert any(a.startswith("Bar chart:") and "25\u00a0countries" in a for a in alts), alts
@@ -96,31 +97,68 @@ def test_a_french_brief_writes_its_chart_in_french(shipped):
 
 def _strategy(objectives: int, areas: int, recs: int) -> dict:
     """Content with the given numbers of objectives, focus areas and recommendations (long titles)."""
-    words = "Strengthen trusted cooperation on secure digital infrastructure across partner regions".split()
-    objs = [{"id": f"o{i}", "title": " ".join(words[: 4 + i]), "summary": "S.", "points": ["P."]} for i in range(objectives)]
+    words = [
+        "Strengthen",
+        "trusted",
+        "cooperation",
+        "on",
+        "secure",
+        "digital",
+        "infrastructure",
+        "across",
+        "partner",
+        "regions",
+    ]
+    objs = [
+        {"id": f"o{i}", "title": " ".join(words[: 4 + i]), "summary": "S.", "points": ["P."]}
+        for i in range(objectives)
+    ]
     fas = [
-        {"id": f"a{i}", "title": " ".join(words[i % 3 : i % 3 + 3 + i % 4]), "summary": "S.", "points": ["P."],
-         "objectives": [f"o{i % objectives}", f"o{(i + 1) % objectives}"]}
+        {
+            "id": f"a{i}",
+            "title": " ".join(words[i % 3 : i % 3 + 3 + i % 4]),
+            "summary": "S.",
+            "points": ["P."],
+            "objectives": [f"o{i % objectives}", f"o{(i + 1) % objectives}"],
+        }
         for i in range(areas)
     ]
     rec_list = [
-        {"id": f"r{i}", "title": " ".join(words[: 3 + i % 8]), "summary": "S.", "rationale": "R.", "actions": ["A."],
-         "objectives": [f"o{i % objectives}"], "focus_areas": [f"a{i % areas}", f"a{(i * 3) % areas}"][: 1 + i % 2],
-         "regions": ["north"] if i % 3 == 0 else []}
+        {
+            "id": f"r{i}",
+            "title": " ".join(words[: 3 + i % 8]),
+            "summary": "S.",
+            "rationale": "R.",
+            "actions": ["A."],
+            "objectives": [f"o{i % objectives}"],
+            "focus_areas": [f"a{i % areas}", f"a{(i * 3) % areas}"][: 1 + i % 2],
+            "regions": ["north"] if i % 3 == 0 else [],
+        }
         for i in range(recs)
     ]
     return {
         "strategy": {"id": "s", "title": "T", "issuer": ["I"], "presented": "2025-01-01", "overview": "O."},
-        "objectives": objs, "focus_areas": fas,
+        "objectives": objs,
+        "focus_areas": fas,
         "regions": [{"id": "north", "name": "North", "summary": "N."}],
-        "audiences": {"business": {"label": "Firms", "brief_title": "B", "description": "D", "intro": "I.",
-                                   "recommendations": rec_list, "closing": "C."}},
+        "audiences": {
+            "business": {
+                "label": "Firms",
+                "brief_title": "B",
+                "description": "D",
+                "intro": "I.",
+                "recommendations": rec_list,
+                "closing": "C.",
+            }
+        },
     }
 
 
 @pytest.mark.parametrize(("objectives", "areas", "recs"), [(2, 3, 4), (6, 10, 12), (6, 3, 12), (2, 10, 4)])
 @pytest.mark.parametrize("form", ["matrix", "columns"])
-def test_the_glance_diagram_shows_every_title_inside_the_page_width_at_the_extremes(tmp_path, objectives, areas, recs, form):
+def test_the_glance_diagram_shows_every_title_inside_the_page_width_at_the_extremes(
+    tmp_path, objectives, areas, recs, form
+):
     source = tmp_path / "c.yaml"
     source.write_text(yaml.safe_dump(_strategy(objectives, areas, recs)), encoding="utf-8")
     strategy = validate(source).strategy
@@ -130,7 +168,11 @@ def test_the_glance_diagram_shows_every_title_inside_the_page_width_at_the_extre
     root = etree.fromstring(str(picture.svg).encode())
     drawn = " ".join(" ".join(t.itertext()) for t in root.iter(f"{SVG}text"))
     squeezed = " ".join(drawn.split())
-    for node in (*brief.objectives, *(v.area for v in brief.focus_areas), *(r.rec for r in brief.recommendations)):
+    for node in (
+        *brief.objectives,
+        *(v.area for v in brief.focus_areas),
+        *(r.rec for r in brief.recommendations),
+    ):
         first_word = node.title.split()[0]
         assert first_word in squeezed
     for span in root.iter(f"{SVG}tspan"):

@@ -178,7 +178,8 @@ def glance_data(brief: Brief, lang: Language) -> glance_form.Glance:
         )
     if brief.region is not None:
         note_parts.append(
-            lang.gettext("Also highlighted: the recommendations that apply most in %(region)s.") % {"region": brief.region.name}
+            lang.gettext("Also highlighted: the recommendations that apply most in %(region)s.")
+            % {"region": brief.region.name}
         )
     return glance_form.Glance(
         objectives=objectives,
@@ -186,7 +187,9 @@ def glance_data(brief: Brief, lang: Language) -> glance_form.Glance:
         recommendations=recs,
         area_objectives=frozenset((v.area.id, o.id) for v in brief.focus_areas for o in v.objectives),
         rec_areas=frozenset((r.rec.id, a.id) for r in brief.recommendations for a in r.focus_areas),
-        rec_objectives=frozenset((r.rec.id, o.id) for r in brief.recommendations for o in r.objectives if o.id in known),
+        rec_objectives=frozenset(
+            (r.rec.id, o.id) for r in brief.recommendations for o in r.objectives if o.id in known
+        ),
         headings=(
             lang.gettext("Objectives"),
             lang.gettext("Focus areas"),
@@ -208,11 +211,14 @@ def glance_alt(brief: Brief, lang: Language) -> str:
         % {"n": lang.number(len(brief.recommendations))},
     }
     text = lang.gettext(
-        "Diagram: the strategy at a glance: %(objectives)s, the %(areas)s that serve them and %(recs)s "
-        "for %(audience)s, each linked to its focus areas and objectives; the table that follows lists the links."
+        "Diagram: the strategy at a glance: %(objectives)s, the %(areas)s that serve them and "
+        "%(recs)s for %(audience)s, each linked to its focus areas and objectives; the table that "
+        "follows lists the links."
     ) % {**counts, "audience": brief.audience.label}
     if brief.focus:
-        text += " " + lang.gettext("Your focus: %(areas)s.") % {"areas": lang.names(a.title for a in brief.focus)}
+        text += " " + lang.gettext("Your focus: %(areas)s.") % {
+            "areas": lang.names(a.title for a in brief.focus)
+        }
     return text
 
 
@@ -234,7 +240,9 @@ def glance_picture(brief: Brief, colours: dict[str, str], lang: Language, form: 
     )
     areas = DataTable(
         columns=(lang.gettext("Focus area"), lang.gettext("Objectives")),
-        rows=tuple((v.area.title, lang.names(o.title for o in v.objectives) or "–") for v in brief.focus_areas),
+        rows=tuple(
+            (v.area.title, lang.names(o.title for o in v.objectives) or "–") for v in brief.focus_areas
+        ),
     )
     return Picture(
         svg=accessible(draw(data, colours), alt, _ident("glance", brief.audience_id, form)),

@@ -60,8 +60,14 @@ def spec(kind: str, rows: list[dict[str, Any]], colours: dict[str, str]) -> dict
     else:
         mark = {"type": "bar", "cornerRadiusEnd": 2}
         shades = [muted, brand] if kind == "before-after" else [brand] * len(rows)
-        colour = {"color": {"field": "label", "type": "nominal", "scale": {
-            "domain": [r["label"] for r in rows], "range": shades[: len(rows)]}, "legend": None}}
+        colour = {
+            "color": {
+                "field": "label",
+                "type": "nominal",
+                "scale": {"domain": [r["label"] for r in rows], "range": shades[: len(rows)]},
+                "legend": None,
+            }
+        }
     narrow = kind in ("column", "before-after") and len(rows) <= 3
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
@@ -72,7 +78,10 @@ def spec(kind: str, rows: list[dict[str, Any]], colours: dict[str, str]) -> dict
         "encoding": encoding,
         "layer": [
             {"mark": mark, "encoding": colour},
-            {"mark": {"type": "text", "fontWeight": "bold", "color": ink, **text_at}, "encoding": {"text": {"field": "text"}}},
+            {
+                "mark": {"type": "text", "fontWeight": "bold", "color": ink, **text_at},
+                "encoding": {"text": {"field": "text"}},
+            },
         ],
         "config": {
             "font": FONT,

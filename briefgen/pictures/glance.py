@@ -66,13 +66,30 @@ class _Canvas:
     def el(self, tag: str, parent: object = None, **attrs: object) -> object:
         node = self.etree.SubElement(parent if parent is not None else self.root, f"{{{SVG_NS}}}{tag}")
         for key, value in attrs.items():
-            node.set(key.rstrip("_").replace("_", "-"), _num(value) if isinstance(value, float) else str(value))
+            node.set(
+                key.rstrip("_").replace("_", "-"), _num(value) if isinstance(value, float) else str(value)
+            )
         return node
 
-    def text(self, x: float, y: float, lines: list[str], size: float, *, bold: bool = False,
-             colour: str = "ink", anchor: str = "start", leading: float = 1.2, rotate: bool = False) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        lines: list[str],
+        size: float,
+        *,
+        bold: bool = False,
+        colour: str = "ink",
+        anchor: str = "start",
+        leading: float = 1.2,
+        rotate: bool = False,
+    ) -> None:
         attrs: dict[str, object] = {
-            "x": x, "y": y, "font_family": FONT, "font_size": size, "fill": self.colours[colour],
+            "x": x,
+            "y": y,
+            "font_family": FONT,
+            "font_size": size,
+            "fill": self.colours[colour],
         }
         if bold:
             attrs["font_weight"] = "bold"
@@ -122,22 +139,39 @@ def matrix(glance: Glance, colours: dict[str, str]) -> str:
     rec_rows = [(n, row_lines(n)) for n in glance.recommendations]
     section_h = 18.0
     pad = 5.0
-    height = head_h + 2 * section_h + sum(len(lines) * line_h + 2 * pad for _, lines in obj_rows + rec_rows) + 4
+    height = (
+        head_h + 2 * section_h + sum(len(lines) * line_h + 2 * pad for _, lines in obj_rows + rec_rows) + 4
+    )
     # Columns of the areas in focus: a soft band behind the whole column.
     for i, area in enumerate(areas):
         if area.highlight:
-            c.el("rect", x=label_w + i * col_w, y=0.0, width=col_w, height=height, fill=colours["accent_soft"])
+            c.el(
+                "rect", x=label_w + i * col_w, y=0.0, width=col_w, height=height, fill=colours["accent_soft"]
+            )
     for i, (area, lines) in enumerate(zip(areas, heads, strict=True)):
         x = label_w + (i + 0.5) * col_w
         colour = "brand_dark" if not area.highlight else "ink"
         if rotated:
-            c.text(x + head_size * 0.35 - (len(lines) - 1) * head_size * 0.6, head_h - 4, lines, head_size,
-                   bold=area.highlight, colour=colour, rotate=True)
+            c.text(
+                x + head_size * 0.35 - (len(lines) - 1) * head_size * 0.6,
+                head_h - 4,
+                lines,
+                head_size,
+                bold=area.highlight,
+                colour=colour,
+                rotate=True,
+            )
         else:
             top = head_h - 4 - (len(lines) - 1) * head_size * 1.2
             c.text(x, top, lines, head_size, bold=area.highlight, colour=colour, anchor="middle")
-    c.text(WIDTH - last_w / 2, head_h - 4, text.wrap(glance.objectives_heading, head_size, last_w - 4, most=2)[:1],
-           head_size, colour="brand_dark", anchor="middle")
+    c.text(
+        WIDTH - last_w / 2,
+        head_h - 4,
+        text.wrap(glance.objectives_heading, head_size, last_w - 4, most=2)[:1],
+        head_size,
+        colour="brand_dark",
+        anchor="middle",
+    )
     y = head_h
 
     def section(title: str) -> None:
@@ -163,8 +197,14 @@ def matrix(glance: Glance, colours: dict[str, str]) -> str:
                     c.el("circle", cx=label_w + (i + 0.5) * col_w, cy=middle, r=4.2, fill=filled)
             if recs:
                 numbers = [o.mark for o in glance.objectives if (node.key, o.key) in glance.rec_objectives]
-                c.text(WIDTH - last_w / 2, middle + size * 0.35, [", ".join(numbers)], size,
-                       colour="brand_dark", anchor="middle")
+                c.text(
+                    WIDTH - last_w / 2,
+                    middle + size * 0.35,
+                    [", ".join(numbers)],
+                    size,
+                    colour="brand_dark",
+                    anchor="middle",
+                )
             y += h
 
     section(glance.headings[0])
@@ -203,16 +243,13 @@ def columns(glance: Glance, colours: dict[str, str]) -> str:
         c.text(x, 12.0, [glance.headings[k]], 8.5, bold=True, colour="brand_dark")
         spare = (total - heights[k]) / max(len(column), 1)
         y = top + spare / 2
-        for node, lines, h in column:
+        for node, _lines, h in column:
             boxes[node.key] = (x, y, h)
             y += h + 6 + spare
     curves = c.el("g", fill="none")
-    for pairs, left, right in (
-        (glance.area_objectives, 0, 1),
-        (glance.rec_areas, 1, 2),
-    ):
+    for pairs in (glance.area_objectives, glance.rec_areas):
         for a, b in sorted(pairs):
-            source, target = (b, a) if left == 0 else (b, a)
+            source, target = b, a  # (area, objective) and (recommendation, area): left is second
             if source not in boxes or target not in boxes:
                 continue
             x1, y1, h1 = boxes[source]
@@ -220,15 +257,29 @@ def columns(glance: Glance, colours: dict[str, str]) -> str:
             ya, yb = y1 + h1 / 2, y2 + h2 / 2
             xa, xb = x1 + col_w, x2
             hot = any(n.key == a and n.highlight for n in glance.areas + glance.recommendations)
-            c.el("path", curves, d=f"M{_num(xa)},{_num(ya)} C{_num(xa + gap / 2)},{_num(ya)} "
-                 f"{_num(xb - gap / 2)},{_num(yb)} {_num(xb)},{_num(yb)}",
-                 stroke=colours["accent"] if hot else colours["muted"], stroke_width=1.0 if hot else 0.6)
+            c.el(
+                "path",
+                curves,
+                d=f"M{_num(xa)},{_num(ya)} C{_num(xa + gap / 2)},{_num(ya)} "
+                f"{_num(xb - gap / 2)},{_num(yb)} {_num(xb)},{_num(yb)}",
+                stroke=colours["accent"] if hot else colours["muted"],
+                stroke_width=1.0 if hot else 0.6,
+            )
     for k, column in enumerate(laid):
         for node, lines, h in column:
             x, y, _ = boxes[node.key]
             fill = colours["accent_soft"] if node.highlight else (colours["panel"] if k else colours["brand"])
-            c.el("rect", x=x, y=y, width=col_w, height=h, rx=3.0, fill=fill,
-                 stroke=colours["accent"] if node.highlight else "none")
-            c.text(x + 6, y + 5 + size * 0.95, lines, size, bold=node.highlight,
-                   colour="ink" if k else "panel")
+            c.el(
+                "rect",
+                x=x,
+                y=y,
+                width=col_w,
+                height=h,
+                rx=3.0,
+                fill=fill,
+                stroke=colours["accent"] if node.highlight else "none",
+            )
+            c.text(
+                x + 6, y + 5 + size * 0.95, lines, size, bold=node.highlight, colour="ink" if k else "panel"
+            )
     return c.finish(top + total + 6)

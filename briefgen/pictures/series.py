@@ -60,10 +60,15 @@ def chart_problems(chart: dict, base: Path) -> list[tuple[Path, str]]:
             number = _number(value)
             if number is not None and number < 0:
                 problems.append(
-                    ((*base, "values", j), f"a {kind} chart starts at zero and cannot show {value}; use a line")
+                    (
+                        (*base, "values", j),
+                        f"a {kind} chart starts at zero and cannot show {value}; use a line",
+                    )
                 )
     if kind == "before-after" and len(values) != 2:
-        problems.append(((*base, "values"), f"a before-after chart has 2 values (before, after), not {len(values)}"))
+        problems.append(
+            ((*base, "values"), f"a before-after chart has 2 values (before, after), not {len(values)}")
+        )
     if kind == "line" and len(values) < 2:
         problems.append(((*base, "values"), "a line needs at least 2 points"))
     return problems

@@ -38,7 +38,12 @@ MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 DPI = 300
 #: How wide a chart is printed, as a share of the text width (as in print.css).
 CHART_SHARE = 0.7
-KINDS = {"bar": "BAR_CLUSTERED", "column": "COLUMN_CLUSTERED", "before-after": "COLUMN_CLUSTERED", "line": "LINE_MARKERS"}
+KINDS = {
+    "bar": "BAR_CLUSTERED",
+    "column": "COLUMN_CLUSTERED",
+    "before-after": "COLUMN_CLUSTERED",
+    "line": "LINE_MARKERS",
+}
 
 
 def picture(walker: Any, element: Any) -> None:
@@ -54,9 +59,13 @@ def picture(walker: Any, element: Any) -> None:
             width = _text_width(walker) * (CHART_SHARE if chart else 1.0)
             height = int(width * size[1] / size[0])
             if chart and element.get("data-series"):
-                _native_chart(walker, paragraph, json.loads(element.get("data-series")), png, alt, width, height)
+                _native_chart(
+                    walker, paragraph, json.loads(element.get("data-series")), png, alt, width, height
+                )
             else:
-                shape = paragraph.add_run().add_picture(io.BytesIO(png), width=Emu(int(width)), height=Emu(height))
+                shape = paragraph.add_run().add_picture(
+                    io.BytesIO(png), width=Emu(int(width)), height=Emu(height)
+                )
                 shape._inline.docPr.set("descr", alt)
                 shape._inline.docPr.set("title", alt)
         except (ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -110,7 +119,9 @@ def _png(svg: Any) -> tuple[bytes, tuple[float, float]]:
     return drawing.svg_to_png(text, scale=DPI / 72 * unit), (width, height)
 
 
-def _native_chart(walker: Any, paragraph: Any, series: dict, png: bytes, alt: str, width: int, height: int) -> None:
+def _native_chart(
+    walker: Any, paragraph: Any, series: dict, png: bytes, alt: str, width: int, height: int
+) -> None:
     """A Word chart with its workbook, and ``png`` as the fallback picture, in one run."""
     from pptx.chart.data import CategoryChartData
     from pptx.chart.xmlwriter import ChartXmlWriter
@@ -129,10 +140,14 @@ def _native_chart(walker: Any, paragraph: Any, series: dict, png: bytes, alt: st
     doc_part = walker.doc.part
     package = doc_part.package
     number = len([p for p in package.iter_parts() if str(p.partname).startswith("/word/charts/")]) + 1
-    workbook = Part(PackURI(f"/word/embeddings/Microsoft_Excel_Sheet{number}.xlsx"), CT_XLSX, data.xlsx_blob, package)
+    workbook = Part(
+        PackURI(f"/word/embeddings/Microsoft_Excel_Sheet{number}.xlsx"), CT_XLSX, data.xlsx_blob, package
+    )
     chart_part = Part(PackURI(f"/word/charts/chart{number}.xml"), CT_CHART, b"", package)
     book_rid = chart_part.relate_to(workbook, RT.PACKAGE)
-    external = parse_xml(f'<c:externalData {nsdecls("c", "r")} r:id="{book_rid}"><c:autoUpdate val="0"/></c:externalData>')
+    external = parse_xml(
+        f'<c:externalData {nsdecls("c", "r")} r:id="{book_rid}"><c:autoUpdate val="0"/></c:externalData>'
+    )
     chart_xml.append(external)
     from lxml import etree
 
@@ -175,13 +190,14 @@ def _style(chart_xml: Any, kind: str, colours: dict[str, str] | None) -> None:
     for ser in chart_xml.iter(qn("c:ser")):
         fill = f'<a:solidFill><a:srgbClr val="{brand}"/></a:solidFill>'
         line = f'<a:ln w="28575"><a:solidFill><a:srgbClr val="{brand}"/></a:solidFill></a:ln>'
-        sp = parse_xml(f'<c:spPr {nsdecls("c", "a")}>{line if kind == "line" else fill}</c:spPr>')
+        sp = parse_xml(f"<c:spPr {nsdecls('c', 'a')}>{line if kind == 'line' else fill}</c:spPr>")
         anchor = ser.find(qn("c:tx"))
         (anchor if anchor is not None else ser[1]).addnext(sp)
         extra = []
         if kind == "before-after":
             extra.append(
-                f'<c:dPt {nsdecls("c", "a")}><c:idx val="0"/><c:invertIfNegative val="0"/><c:bubble3D val="0"/>'
+                f'<c:dPt {nsdecls("c", "a")}><c:idx val="0"/><c:invertIfNegative val="0"/>'
+                '<c:bubble3D val="0"/>'
                 f'<c:spPr><a:solidFill><a:srgbClr val="{muted}"/></a:solidFill></c:spPr></c:dPt>'
             )
         extra.append(
