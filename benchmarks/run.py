@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import bench_naive_pdf, bench_pandoc, bench_typst
 from batch import batch_jobs, bench_batch
-from pipeline import bench_docx_pages, bench_help, bench_pipeline, business_html, cli_command
+from pipeline import bench_docx_pages, bench_help, bench_pictures, bench_pipeline, business_html, cli_command
 from report import Report, Settings, goals, machine, print_table, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +105,7 @@ def run(settings: Settings) -> Report:
         scratch = Path(tmp)
         bench_pipeline(report, settings)
         bench_docx_pages(report, settings)
+        bench_pictures(report, settings, scratch)
         html = business_html()
         bench_naive_pdf(report, settings, html)
         bench_pandoc(report, settings, html, scratch)
