@@ -232,20 +232,14 @@ def glance_picture(brief: Brief, colours: dict[str, str], lang: Language, form: 
         rows=tuple(
             (
                 f"{r.number}. {r.rec.title}",
-                lang.names(a.title for a in r.focus_areas) or "–",
+                lang.names(a.short_title or a.title for a in r.focus_areas) or "–",
                 lang.names(o.title for o in r.objectives),
             )
             for r in brief.recommendations
         ),
     )
-    areas = DataTable(
-        columns=(lang.gettext("Focus area"), lang.gettext("Objectives")),
-        rows=tuple(
-            (v.area.title, lang.names(o.title for o in v.objectives) or "–") for v in brief.focus_areas
-        ),
-    )
     return Picture(
         svg=accessible(draw(data, colours), alt, _ident("glance", brief.audience_id, form)),
         alt=alt,
-        tables=(recs, areas),
+        tables=(recs,),
     )

@@ -98,6 +98,9 @@ class _Canvas:
         if rotate:
             attrs["transform"] = f"rotate(-90 {_num(x)} {_num(y)})"
         node = self.el("text", **attrs)
+        if len(lines) == 1:  # one line needs no tspan (each is a text run for the PDF writer to set)
+            node.text = lines[0]
+            return
         for i, line in enumerate(lines):
             span = self.el("tspan", node, x=x, dy=0.0 if i == 0 else size * leading)
             span.text = line
