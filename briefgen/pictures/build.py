@@ -41,6 +41,9 @@ class DataTable:
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    #: Per row, per cell: the language of a cell whose text kept the source language (a partial
+    #: translation), else "" (the brief's language).
+    langs: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,13 @@ def glance_picture(brief: Brief, colours: dict[str, str], lang: Language, form: 
     data = glance_data(brief, lang)
     draw = glance_form.matrix if form == "matrix" else glance_form.columns
     alt = glance_alt(brief, lang)
+    source = brief.identity.language
+
+    def kept(records: list[str]) -> str:
+        """The source language when every record named in a cell kept its text, else ""."""
+        return source if records and all(r in brief.source_text for r in records) else ""
+
+    own = f"audiences.{brief.audience_id}.recommendations."
     recs = DataTable(
         columns=(lang.gettext("Recommendation"), lang.gettext("Focus areas"), lang.gettext("Objectives")),
         rows=tuple(
@@ -234,6 +244,14 @@ def glance_picture(brief: Brief, colours: dict[str, str], lang: Language, form: 
                 f"{r.number}. {r.rec.title}",
                 lang.names(a.short_title or a.title for a in r.focus_areas) or "–",
                 lang.names(o.title for o in r.objectives),
+            )
+            for r in brief.recommendations
+        ),
+        langs=tuple(
+            (
+                kept([own + r.rec.id]),
+                kept([f"focus_areas.{a.id}" for a in r.focus_areas]),
+                kept([f"objectives.{o.id}" for o in r.objectives]),
             )
             for r in brief.recommendations
         ),

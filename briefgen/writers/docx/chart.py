@@ -36,8 +36,8 @@ CT_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 #: Printed resolution of the PNG pictures.
 DPI = 300
-#: How wide a chart is printed, as a share of the text width (as in print.css).
-CHART_SHARE = 0.7
+#: English Metric Units in a point: pictures keep their drawn size, at most the text width (as in the CSS).
+EMU_PER_POINT = 12700
 KINDS = {
     "bar": "BAR_CLUSTERED",
     "column": "COLUMN_CLUSTERED",
@@ -56,7 +56,7 @@ def picture(walker: Any, element: Any) -> None:
         paragraph.paragraph_format.keep_with_next = True
         try:
             png, size = _png(svg)
-            width = _text_width(walker) * (CHART_SHARE if chart else 1.0)
+            width = min(_text_width(walker), int(size[0] * EMU_PER_POINT))
             height = int(width * size[1] / size[0])
             if chart and element.get("data-series"):
                 _native_chart(
