@@ -141,7 +141,10 @@ def _native_chart(
     package = doc_part.package
     number = len([p for p in package.iter_parts() if str(p.partname).startswith("/word/charts/")]) + 1
     workbook = Part(
-        PackURI(f"/word/embeddings/Microsoft_Excel_Sheet{number}.xlsx"), CT_XLSX, data.xlsx_blob, package
+        PackURI(f"/word/embeddings/Microsoft_Excel_Sheet{number}.xlsx"),
+        CT_XLSX,
+        _reproducible(data.xlsx_blob),
+        package,
     )
     chart_part = Part(PackURI(f"/word/charts/chart{number}.xml"), CT_CHART, b"", package)
     book_rid = chart_part.relate_to(workbook, RT.PACKAGE)
@@ -177,6 +180,23 @@ def _native_chart(
     choice[0].append(inline)
     drawing.addprevious(alternate)
     fall.append(drawing)
+
+
+def _reproducible(book: bytes) -> bytes:
+    """The workbook with its creation time from ``SOURCE_DATE_EPOCH`` (XlsxWriter writes now), so a
+    rebuild of the same brief is byte-identical."""
+    import re
+
+    from ...clock import moment, source_date_epoch
+    from .package import pack, unpack
+
+    epoch = source_date_epoch()
+    parts = unpack(book)
+    core = parts.get("docProps/core.xml")
+    if core is not None:
+        when = moment(epoch).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+        parts["docProps/core.xml"] = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", when, core)
+    return pack(parts, epoch)
 
 
 def _style(chart_xml: Any, kind: str, colours: dict[str, str] | None) -> None:
