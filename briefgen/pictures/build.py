@@ -91,8 +91,7 @@ def accessible(svg_text: str, alt: str, ident: str) -> Markup:
             value = node.get(name)
             if value and "url(#" in value:
                 node.set(name, value.replace("url(#", f"url(#{ident}-"))
-    for name in ("class",):
-        root.attrib.pop(name, None)
+    root.attrib.pop("class", None)  # vl-convert's "marks": no stylesheet of ours should style the drawing
     root.set("role", "img")
     root.set("aria-label", alt)
     title = etree.Element(f"{{{SVG_NS}}}title")

@@ -89,3 +89,20 @@ def test_huge_values_keep_their_digits_in_the_alt_text(content_copy):
     strategy = validate(content_copy).strategy
     html = render(tailor(strategy, Options(audience="business", region="western-balkans"))).html
     assert "€999,999,999,999,999.00/MB" in html
+
+
+def test_a_templates_svg_cannot_make_the_word_picture_fetch_anything():
+    import lxml.html
+
+    from briefgen.writers.docx.chart import inert
+
+    figure = lxml.html.fragment_fromstring(
+        '<figure class="glance"><svg viewBox="0 0 10 10" style="fill:url(http://x/a)">'
+        '<image href="file:///etc/passwd" width="10" height="10"/><use href="http://x/s.svg#a"/>'
+        "<foreignObject><p>x</p></foreignObject><style>@import url(http://x/c.css);</style>"
+        '<rect width="5" height="5" fill="url(#ok)" filter="url(http://x/f)"/><text>kept</text></svg></figure>'
+    )
+    svg = inert(figure.find("svg"))
+    markup = lxml.html.tostring(svg, encoding="unicode")
+    assert "http://" not in markup and "file://" not in markup and "<image" not in markup
+    assert 'fill="url(#ok)"' in markup and ">kept</text>" in markup

@@ -103,7 +103,7 @@ def _png(svg: Any) -> tuple[bytes, tuple[float, float]]:
 
     from ...pictures import chart as drawing
 
-    svg = copy.deepcopy(svg)
+    svg = inert(copy.deepcopy(svg))
     for name in [n for n in svg.attrib if n.startswith("xmlns")]:
         del svg.attrib[name]
     found = tinyhtml5.parse(lxml.html.tostring(svg, encoding="unicode")).find(f".//{{{SVG_NS}}}svg")
@@ -117,6 +117,30 @@ def _png(svg: Any) -> tuple[bytes, tuple[float, float]]:
     unit = 1.0 if (found.get("width") or "").endswith("pt") else 0.75  # CSS pixels to points
     width, height = box[2] * unit, box[3] * unit
     return drawing.svg_to_png(text, scale=DPI / 72 * unit), (width, height)
+
+
+#: SVG elements that load or run something: a template's SVG loses them before it is drawn.
+ACTIVE = frozenset({"image", "foreignobject", "script", "style", "feimage", "iframe", "object"})
+
+
+def inert(svg: Any) -> Any:
+    """``svg`` (from the HTML, which a template writes) without what would make the PNG drawing
+    fetch a file or a URL: elements that load things, links that leave the drawing, ``url()``
+    values other than ``url(#id)``."""
+    for node in list(svg.iter()):
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag.rsplit("}", 1)[-1].lower() in ACTIVE and node is not svg:
+            node.getparent().remove(node)
+            continue
+        for name, value in list(node.attrib.items()):
+            local = name.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
+            outside = (
+                "url(" in value.replace(" ", "").lower() and "url(#" not in value.replace(" ", "").lower()
+            )
+            if (local == "href" and not value.startswith("#")) or outside:
+                del node.attrib[name]
+    return svg
 
 
 def _native_chart(
