@@ -149,11 +149,10 @@ def pdf_without_pictures(templates: Path) -> bytes:
 
 def pdf_drawing_pictures() -> bytes:
     """:func:`pipeline` for the PDF with the per-process chart cache emptied first, so every run
-    draws its charts (vl-convert's runtime and the fonts stay loaded, as in any build after the first)."""
+    draws its charts (matplotlib and the fonts stay loaded, as in any build after the first)."""
     from briefgen.pictures import chart
 
     chart._svg.cache_clear()
-    chart._png.cache_clear()
     return pipeline("pdf")
 
 

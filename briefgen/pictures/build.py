@@ -11,7 +11,7 @@ element contract of docs/html-intermediate.md around it::
     </figure>
 
 Every word here comes from the brief's catalogue (:class:`briefgen.i18n.Language`); numbers are
-Babel's. SVG from vl-convert gets its ids made unique per chart, so two charts on one page
+Babel's. SVG from matplotlib gets its ids made unique per chart, so two charts on one page
 cannot take each other's clip paths.
 """
 
@@ -91,7 +91,8 @@ def accessible(svg_text: str, alt: str, ident: str) -> Markup:
             value = node.get(name)
             if value and "url(#" in value:
                 node.set(name, value.replace("url(#", f"url(#{ident}-"))
-    root.attrib.pop("class", None)  # vl-convert's "marks": no stylesheet of ours should style the drawing
+    for node in [n for n in root.iter(f"{{{SVG_NS}}}style", f"{{{SVG_NS}}}metadata")]:
+        node.getparent().remove(node)  # an SVG <style> in HTML would style the whole document
     root.set("role", "img")
     root.set("aria-label", alt)
     title = etree.Element(f"{{{SVG_NS}}}title")
@@ -106,7 +107,7 @@ def _ident(kind: str, *parts: str) -> str:
 
 def chart_picture(figure: Any, colours: dict[str, str], lang: Language) -> Picture:
     """A key figure's series as a chart picture."""
-    from . import chart as vega
+    from . import chart as drawing
     from .series import alt_text
 
     series = figure.chart
@@ -117,7 +118,7 @@ def chart_picture(figure: Any, colours: dict[str, str], lang: Language) -> Pictu
         for label, value, shown in zip(series.labels, series.values, texts, strict=True)
     ]
     alt = alt_text(series, title, lang)
-    svg_text = vega.svg(vega.spec(series.kind, rows, colours))
+    svg_text = drawing.svg(drawing.spec(series.kind, rows, colours))
     data = {
         "kind": series.kind,
         "title": title,

@@ -1,32 +1,53 @@
-"""Turn a chart's series into a Vega-Lite specification, and that into SVG or PNG with vl-convert.
+"""Turn a chart's series into a drawing: SVG with matplotlib, PNG from that SVG with vl-convert.
 
-vl-convert runs Vega-Lite without a browser; only this module imports it, and only when a brief
-has a chart. It is told about the shipped fonts once per process (``templates/fonts``, nothing
-else), so text is measured and set in Brief Sans (Noto Sans by its file name). Numbers are
-written on the marks as the brief's language writes them (:func:`~.series.value_text`); the value
-axis is left out, since Vega would format its ticks in English. Colours are the theme's.
+matplotlib draws the chart (its ``Figure`` API and SVG backend, no global state, no GUI); text stays
+``<text>`` (``svg.fonttype: none``) in the shipped Noto Sans, which the PDF knows as Brief Sans.
+Numbers are written on the marks as the brief's language writes them (:func:`~.series.value_text`);
+the value axis is left out, so no number appears in another language's format. Colours are the
+theme's. The same data draws the same bytes (fixed hash salt, no date), and a process draws each
+chart once (an lru cache keyed by the drawing's description).
+
+Vega-Lite through vl-convert was tried first (docs/pictures.md): it starts a V8 runtime, which
+cannot reserve its heap under the batch workers' address-space limit (``RLIMIT_AS``), so every
+worker died. vl-convert's SVG-to-PNG (resvg, no JavaScript) stays: it draws the PNGs Word gets.
+Only this module imports matplotlib and vl-convert, and only when a brief has a picture.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import json
 from typing import Any
 
 from ..paths import builtin_templates
 
-#: The family SVG text names: "Brief Sans" for the PDF and HTML (their @font-face), then the
-#: shipped file's own name for vl-convert and LibreOffice.
-FONT = "Brief Sans, Noto Sans"
-#: Drawing size in CSS pixels; the figure scales to the text width.
-WIDTH, HEIGHT = 360, 170
-#: PNG pixels per CSS pixel for Word's fallback picture (about 300 dpi at the printed size).
-PNG_SCALE = 3.0
+#: Families SVG text names: "Brief Sans" for the PDF and HTML (their @font-face), then the shipped
+#: file's own name for vl-convert and LibreOffice.
+FONT = "'Brief Sans', 'Noto Sans'"
+#: Drawing size in inches (matplotlib's unit; 1 inch = 72 pt).
+WIDTH, HEIGHT = 4.2, 2.3
+#: PNG pixels per point for Word's pictures (300 dpi).
+PNG_SCALE = 300 / 72
+
+
+@functools.cache
+def _matplotlib() -> Any:
+    """matplotlib with the shipped fonts, text kept as text, reproducible SVG (once per process)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    for name in ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"):
+        font_manager.fontManager.addfont(str(builtin_templates() / "fonts" / name))
+    matplotlib.rcParams.update(
+        {"svg.fonttype": "none", "svg.hashsalt": "briefgen", "font.family": "Noto Sans", "font.size": 8.5}
+    )
+    return matplotlib
 
 
 @functools.cache
 def _converter() -> Any:
-    """vl-convert with the shipped fonts registered (once per process)."""
+    """vl-convert with the shipped fonts registered (once per process), for SVG to PNG."""
     import vl_convert
 
     vl_convert.register_font_directory(str(builtin_templates() / "fonts"))
@@ -34,86 +55,74 @@ def _converter() -> Any:
 
 
 def spec(kind: str, rows: list[dict[str, Any]], colours: dict[str, str]) -> dict[str, Any]:
-    """A Vega-Lite specification for ``rows`` (``label``, ``value``, ``text``, in order)."""
-    brand, muted, ink = colours["brand"], colours["muted"], colours["ink"]
+    """What to draw: the kind, the rows (``label``, ``value``, ``text``, in order) and the colours."""
+    return {"kind": kind, "rows": rows, "colours": {k: colours[k] for k in ("brand", "muted", "ink")}}
+
+
+def _draw(chart: dict[str, Any]) -> str:
+    _matplotlib()
+    from matplotlib.figure import Figure
+
+    kind, rows, c = chart["kind"], chart["rows"], chart["colours"]
+    labels = [r["label"] for r in rows]
+    values = [r["value"] for r in rows]
+    texts = [r["text"] for r in rows]
     horizontal = kind == "bar"
-    category = {
-        "field": "label",
-        "type": "ordinal",
-        "sort": None,
-        "axis": {"title": None, "labelAngle": 0, "labelLimit": 160, "ticks": False, "domain": False},
-    }
-    if not horizontal:
-        category["axis"]["labelExpr"] = "split(datum.label, ' ')" if len(rows) > 4 else "datum.label"
-    value = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": kind != "line"}}
-    if kind == "line":
-        value["scale"]["padding"] = 14
-    encoding: dict[str, Any] = {"y": category, "x": value} if horizontal else {"x": category, "y": value}
-    text_at = (
-        {"align": "left", "dx": 4, "baseline": "middle"}
-        if horizontal
-        else {"align": "center", "dy": -7, "baseline": "bottom"}
-    )
-    if kind == "line":
-        mark: dict[str, Any] = {"type": "line", "color": brand, "point": {"color": brand, "size": 40}}
-        colour = {}
-    else:
-        mark = {"type": "bar", "cornerRadiusEnd": 2}
-        shades = [muted, brand] if kind == "before-after" else [brand] * len(rows)
-        colour = {
-            "color": {
-                "field": "label",
-                "type": "nominal",
-                "scale": {"domain": [r["label"] for r in rows], "range": shades[: len(rows)]},
-                "legend": None,
-            }
-        }
     narrow = kind in ("column", "before-after") and len(rows) <= 3
-    return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": {"step": 110} if narrow else WIDTH,
-        "height": HEIGHT if not horizontal else max(60, 26 * len(rows)),
-        "padding": {"left": 4, "right": 48 if horizontal else 4, "top": 16, "bottom": 4},
-        "data": {"values": rows},
-        "encoding": encoding,
-        "layer": [
-            {"mark": mark, "encoding": colour},
-            {
-                "mark": {"type": "text", "fontWeight": "bold", "color": ink, **text_at},
-                "encoding": {"text": {"field": "text"}},
-            },
-        ],
-        "config": {
-            "font": FONT,
-            "view": {"stroke": None},
-            "background": None,
-            "axis": {"labelFontSize": 11, "labelColor": ink},
-            "text": {"fontSize": 11},
-        },
-    }
+    size = (WIDTH, max(0.9, 0.34 * len(rows) + 0.3)) if horizontal else ((2.6 if narrow else WIDTH), HEIGHT)
+    figure = Figure(figsize=size)
+    axes = figure.add_subplot()
+    shades = [c["muted"], c["brand"]] if kind == "before-after" else [c["brand"]] * len(rows)
+    positions = list(range(len(rows)))
+    if kind == "line":
+        axes.plot(positions, values, color=c["brand"], marker="o", linewidth=2, markersize=5)
+        for x, y, text in zip(positions, values, texts, strict=True):
+            axes.annotate(
+                text,
+                (x, y),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontweight="bold",
+                color=c["ink"],
+            )
+        axes.margins(x=0.08, y=0.25)
+    elif horizontal:
+        bars = axes.barh(positions, values, color=shades, height=0.65)
+        axes.invert_yaxis()
+        axes.bar_label(bars, labels=texts, padding=3, fontweight="bold", color=c["ink"])
+        axes.margins(x=0.25)
+    else:
+        bars = axes.bar(positions, values, color=shades, width=0.65)
+        axes.bar_label(bars, labels=texts, padding=3, fontweight="bold", color=c["ink"])
+        axes.margins(y=0.18)
+    ticks = axes.set_yticks if horizontal else axes.set_xticks
+    ticks(positions, labels=labels, color=c["ink"])
+    (axes.xaxis if horizontal else axes.yaxis).set_visible(False)
+    for side in ("top", "right", "left" if not horizontal else "bottom"):
+        axes.spines[side].set_visible(False)
+    axes.spines["bottom" if not horizontal else "left"].set_color(c["muted"])
+    axes.tick_params(length=0)
+    figure.set_layout_engine("constrained")
+    out = io.StringIO()
+    figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
+    svg = out.getvalue()
+    svg = svg[svg.index("<svg") :]  # no XML declaration or DOCTYPE inside the HTML
+    return svg.replace("font-family: 'Noto Sans'", f"font-family: {FONT}").replace(
+        "font: 8.5px 'Noto Sans'", f"font-size: 8.5px; font-family: {FONT}"
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _svg(spec_json: str) -> str:
-    return _converter().vegalite_to_svg(json.loads(spec_json))
+def _svg(chart_json: str) -> str:
+    return _draw(json.loads(chart_json))
 
 
-@functools.lru_cache(maxsize=64)
-def _png(spec_json: str, scale: float) -> bytes:
-    return _converter().vegalite_to_png(json.loads(spec_json), scale=scale)
-
-
-def svg(chart_spec: dict[str, Any]) -> str:
-    """The chart as SVG text (text as ``<text>``, in the shipped fonts); the same data draws the
-    same bytes, so a batch draws each chart once per process."""
-    return _svg(json.dumps(chart_spec, sort_keys=True))
-
-
-def png(chart_spec: dict[str, Any], scale: float = PNG_SCALE) -> bytes:
-    """The chart as a PNG picture, ``scale`` pixels per CSS pixel."""
-    return _png(json.dumps(chart_spec, sort_keys=True), scale)
+def svg(chart: dict[str, Any]) -> str:
+    """The chart as SVG text (text as ``<text>``, in the shipped fonts)."""
+    return _svg(json.dumps(chart, sort_keys=True))
 
 
 def svg_to_png(svg_text: str, scale: float = PNG_SCALE) -> bytes:
-    """Any SVG drawn in the shipped fonts as PNG (the at-a-glance diagram for Word)."""
+    """Any SVG drawn in the shipped fonts as PNG, ``scale`` pixels per SVG unit (Word's pictures)."""
     return _converter().svg_to_png(svg_text, scale=scale)

@@ -8,8 +8,8 @@
 * The at-a-glance diagram becomes a PNG picture at print resolution (300 dpi).
 
 Both carry the figure's alternative text (the SVG's ``aria-label``) as ``wp:docPr/@descr``; the
-caption and the data tables that follow are walked as usual. SVG is drawn to PNG by vl-convert
-(:mod:`briefgen.pictures.chart`) in the shipped fonts.
+caption and the data tables that follow are walked as usual. SVG is drawn to PNG by vl-convert's
+resvg (:func:`briefgen.pictures.chart.svg_to_png`) in the shipped fonts.
 """
 
 from __future__ import annotations
