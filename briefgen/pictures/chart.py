@@ -45,6 +45,14 @@ def _matplotlib() -> Any:
     return matplotlib
 
 
+def warm() -> None:
+    """Import matplotlib and its SVG writer now (about a second), so that a batch worker's first
+    brief is not charged for it under the brief's time limit."""
+    _matplotlib()
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+
+
 @functools.cache
 def _converter() -> Any:
     """vl-convert with the shipped fonts registered (once per process), for SVG to PNG."""
@@ -106,11 +114,29 @@ def _draw(chart: dict[str, Any]) -> str:
     figure.set_layout_engine("constrained")
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
-    svg = out.getvalue()
-    svg = svg[svg.index("<svg") :]  # no XML declaration or DOCTYPE inside the HTML
-    return svg.replace("font-family: 'Noto Sans'", f"font-family: {FONT}").replace(
-        "font: 8.5px 'Noto Sans'", f"font-size: 8.5px; font-family: {FONT}"
-    )
+    return _presentation(out.getvalue())
+
+
+def _presentation(svg_text: str) -> str:
+    """matplotlib's ``style="fill: ...; font: 8.5px 'Noto Sans'"`` as SVG presentation attributes
+    (``fill="..."``, ``font-family="..."``): an HTML page would read a ``style`` attribute as CSS,
+    where SVG properties are unknown (WeasyPrint warns about each one)."""
+    from lxml import etree
+
+    root = etree.fromstring(svg_text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    for node in root.iter():
+        style = node.attrib.pop("style", None) if isinstance(node.tag, str) else None
+        for declaration in (style or "").split(";"):
+            name, _, value = (part.strip() for part in declaration.partition(":"))
+            if name == "font":  # "8.5px 'Noto Sans'" (matplotlib's shorthand: size, then family)
+                size, _, _family = value.partition(" ")
+                node.set("font-size", size)
+                node.set("font-family", FONT)
+            elif name == "font-family":
+                node.set("font-family", FONT)
+            elif name and value:
+                node.set(name, value)
+    return etree.tostring(root, encoding="unicode")
 
 
 @functools.lru_cache(maxsize=64)
