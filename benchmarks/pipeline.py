@@ -160,3 +160,41 @@ def quiet_run(command: list[str]) -> None:
 def bench_help(report: Report, settings: Settings, cli: list[str]) -> None:
     """help_s: ``briefgen --help`` as a subprocess, median wall time after one warm-up."""
     report.timed("help_s", measure(lambda: quiet_run([*cli, "--help"]), settings.repeats))
+
+
+def pdf_without_pictures(templates: Path) -> bytes:
+    """The business brief's PDF with no pictures: key figures without series, the glance block dropped."""
+    from dataclasses import replace
+
+    from briefgen.render import render
+
+    brief = business_brief()
+    plain = tuple(fig.model_copy(update={"chart": None}) for fig in brief.figures)
+    return writer("pdf")(render(replace(brief, figures=plain), templates=(templates,)))
+
+
+def pdf_drawing_pictures() -> bytes:
+    """:func:`pipeline` for the PDF with the per-process chart cache emptied first, so every run
+    draws its charts (matplotlib and the fonts stay loaded, as in any build after the first)."""
+    from briefgen.pictures import chart
+
+    chart._svg.cache_clear()
+    return pipeline("pdf")
+
+
+def bench_pictures(report: Report, settings: Settings, scratch: Path) -> None:
+    """pictures_s: what the charts and the at-a-glance page add to the full business PDF, and
+    pictures_vs_pdf, that as a share of the PDF without them (the goal: at most 0.10)."""
+    templates = scratch / "no-pictures"
+    templates.mkdir(exist_ok=True)
+    (templates / "business.html.j2").write_text(
+        '{% extends "base.html.j2" %}{% block at_a_glance %}{% endblock %}\n', encoding="utf-8"
+    )
+    with captured_warnings(report, "pictures"):
+        without = measure(lambda: pdf_without_pictures(templates), settings.repeats)
+        with_pictures = measure(pdf_drawing_pictures, settings.repeats)
+    report.timed("pdf_without_pictures_s", without)
+    report.timed("pdf_with_pictures_s", with_pictures)
+    base, full = sorted(without)[len(without) // 2], sorted(with_pictures)[len(with_pictures) // 2]
+    report.results["pictures_s"] = round(full - base, 4)
+    report.results["pictures_vs_pdf"] = round((full - base) / base, 4) if base else None

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import bench_naive_pdf, bench_pandoc, bench_typst
 from batch import batch_jobs, bench_batch, bench_dask
 from pdfengine import bench_cold, bench_distinct, bench_weasyprint
-from pipeline import bench_docx_pages, bench_help, bench_pipeline, business_html, cli_command
+from pipeline import bench_docx_pages, bench_help, bench_pictures, bench_pipeline, business_html, cli_command
 from preview import bench_preview
 from report import Report, Settings, goals, machine, print_table, ratio
 
@@ -112,6 +112,7 @@ def run(settings: Settings) -> Report:
         bench_pipeline(report, settings)
         bench_weasyprint(report, settings)
         bench_docx_pages(report, settings)
+        bench_pictures(report, settings, scratch)
         html = business_html()
         bench_naive_pdf(report, settings, html)
         bench_pandoc(report, settings, html, scratch)

@@ -206,6 +206,32 @@ def optional_date(value: Any) -> dt.date | None:
 LISTED = 15
 
 
+#: A number as content writes it: digits, an optional point and decimals, an optional exponent.
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def number_value(value: Any) -> float | None:
+    """A chart value as a float: a YAML number, or text that is one (``3``, ``0.20``, ``-1e3``);
+    ``None`` for anything else (words, ``.nan``, ``true``, an empty value)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return None
+
+
+def chart_number(value: Any) -> float:
+    """:func:`number_value` for the model: a number, or an error saying how to write one."""
+    found = number_value(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("a value is missing: give a number for every label")
+    if found is None:
+        raise ValueError(f"{shown(str(value))} is not a number: write digits, e.g. 3 or 0.20")
+    return found
+
+
 def did_you_mean(value: str, known: Iterable[str]) -> str | None:
     """The known name closest to ``value`` (case aside), when one is close enough."""
     choices = list(known)

@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from .authoring import (
     TAG_PATTERN,
     Unknowns,
+    chart_number,
     inline_problem,
     iso_date,
     known_list,
@@ -189,6 +190,7 @@ class Chapters(Item):
     """Chapter titles of one audience's brief; a missing one takes the catalogue's generic title."""
 
     introduction: Line | None = None
+    at_a_glance: Line | None = None
     lead: Line | None = None
     recommendations: Line | None = None
     strategy: Line | None = None
@@ -247,8 +249,35 @@ class Initiative(Item):
     figures: list[Id] = []
 
 
+#: Chart kinds: horizontal bars, vertical columns, a line over the labels, two columns (before, after).
+CHART_KINDS = ("bar", "column", "line", "before-after")
+#: The most points a chart may hold: more would not be readable at a brief's size.
+MAX_POINTS = 24
+#: The largest magnitude a chart value may have (beyond it, numbers lose their digits).
+MAX_VALUE = 1e15
+
+
+class Chart(Item):
+    """A small data series a key figure shows as a chart (checked further by
+    :func:`briefgen.pictures.series.series_problems`)."""
+
+    kind: Literal["bar", "column", "line", "before-after"]
+    title: Line | None = Field(None, description="What the chart shows; default: the figure's label.")
+    unit: Line | None = Field(None, description="Unit after each number, e.g. '/MB' or 'countries'.")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
+        None, description="ISO 4217 code when the values are amounts of money, e.g. EUR."
+    )
+    decimals: int | None = Field(None, ge=0, le=4, description="Digits after the decimal point.")
+    labels: list[Line] = Field(min_length=1, max_length=MAX_POINTS)
+    values: list[
+        Annotated[
+            float, BeforeValidator(chart_number), Field(allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)
+        ]
+    ] = Field(min_length=1, max_length=MAX_POINTS)
+
+
 class Figure(Item):
-    """A key figure a brief can show in a callout."""
+    """A key figure a brief can show in a callout, and as a chart when it carries a series."""
 
     id: Id
     label: Line
@@ -258,6 +287,7 @@ class Figure(Item):
     regions: list[Id] = []
     focus_areas: list[Id] = []
     source: Id | None = Field(None, description="Initiative id the figure comes from.")
+    chart: Chart | None = Field(None, description="A small data series shown as a chart.")
 
 
 class Strategy(Item):

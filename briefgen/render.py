@@ -209,9 +209,14 @@ def render(
     brief: Brief, *, templates: tuple[Path, ...] = (), theme: Any = None, time_limit: float | None = None
 ) -> Rendered:
     """Render ``brief`` with its audience template; return the finished HTML."""
+    from .pictures.build import pictures
+
     name = template_name(brief.template)
+    drawn = pictures(brief, theme, i18n.language(brief.language, template_dirs(templates)))
     try:
-        html = run_template(name, templates, time_limit, language=brief.language, brief=brief, theme=theme)
+        html = run_template(
+            name, templates, time_limit, language=brief.language, brief=brief, theme=theme, pictures=drawn
+        )
     except RenderError as exc:
         if exc.message == f"template not found: {name}":
             raise RenderError(

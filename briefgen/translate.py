@@ -37,6 +37,9 @@ NOT_TRANSLATED = frozenset(
         "refs",
         "figures",
         "source",
+        "values",
+        "currency",
+        "decimals",
     }
 )
 #: Lists of records keyed by id in an overlay (every other list is text or positional).

@@ -21,6 +21,7 @@ from .authoring import did_you_mean
 from .errors import ContentError, Problem, shown
 from .loader import Loaded, display_name, dotted, load
 from .model import ID_RE, Strategy, reference_problems
+from .pictures.series import series_problems
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def problems_from_model(loaded: Loaded) -> tuple[Strategy | None, list[Problem]]
 
     problems = list(loaded.advice)
     problems += [loaded.problem(path, msg) for path, msg in reference_problems(loaded.data)]
+    problems += [loaded.problem(path, msg) for path, msg in series_problems(loaded.data)]
     try:
         strategy = Strategy.model_validate(loaded.data)
     except ValidationError as exc:

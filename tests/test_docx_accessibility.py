@@ -159,12 +159,15 @@ def test_data_tables_mark_their_header_row_and_layout_tables_have_none(case: tup
 
 def test_every_picture_has_alternative_text_and_shapes_are_decorative(case: tuple) -> None:
     _, html, path = case
-    alts = [img.get("alt") for img in html.iter("img")]
+    # Images, and the charts and diagrams drawn from data (inline SVG with aria-label).
+    alts = [el.get("alt") if el.tag == "img" else el.get("aria-label") for el in html.iter("img", "svg")]
     pictures = []
     for name, root in parts(path).items():
         for frame in xp(root, "//wp:inline|//wp:anchor"):
+            if xp(frame, "ancestor::*[local-name()='Fallback']"):
+                continue  # a chart's PNG for readers without charts: the same picture, described alike
             (properties,) = xp(frame, "wp:docPr")
-            if xp(frame, ".//pic:pic"):
+            if xp(frame, ".//pic:pic|.//*[local-name()='chart']"):
                 assert (properties.get("descr") or "").strip(), f"a picture in {name} has no alternative text"
                 pictures.append((name, properties.get("descr")))
             else:
@@ -183,14 +186,15 @@ def test_the_themed_logo_speaks_the_brief_language(tmp_path: Path) -> None:
     descriptions = [
         d for root in parts(found["business.docx"]).values() for d in xp(root, "//wp:docPr/@descr")
     ]
-    assert descriptions and set(descriptions) == {alt}, "the header's logo is described in English"
+    drawn = {svg.get("aria-label") for svg in html_tree(found["business.html"]).iter("svg")}
+    assert descriptions and set(descriptions) == {alt, *drawn}, "the header's logo is described in English"
 
 
 def test_the_themed_cover_logo_has_the_html_alternative_text(briefs: dict) -> None:
     for docx, html in documents(briefs, "civic"):
         (alt,) = [img.get("alt") for img in html_tree(html).iter("img")]
         assert alt and "Open Policy Lab" in alt
-        assert xp(Document(docx).element.body, ".//wp:inline/wp:docPr/@descr") == [alt]
+        assert xp(Document(docx).element.body, ".//wp:inline/wp:docPr/@descr")[:1] == [alt]
 
 
 # ----- languages ---------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def chapter_ids(doc) -> list[str]:
 
 def test_business_leads_with_its_sections(shipped, documents):
     chapters = chapter_ids(documents["business"])
-    assert chapters[:2] == ["introduction", "lead"]
+    assert chapters[:3] == ["introduction", "at-a-glance", "lead"]
     assert chapters.index("lead") < chapters.index("strategy")
     first = shipped.strategy.audiences["business"].sections[0]
     lead = documents["business"].get_element_by_id("lead")
@@ -99,7 +99,7 @@ def test_business_leads_with_its_sections(shipped, documents):
 
 def test_government_sets_out_the_strategy_before_its_sections(shipped, documents):
     chapters = chapter_ids(documents["government"])
-    assert chapters[:2] == ["introduction", "strategy"]
+    assert chapters[:3] == ["introduction", "at-a-glance", "strategy"]
     assert chapters.index("strategy") < chapters.index("lead") < chapters.index("recommendations")
     first = shipped.strategy.audiences["government"].sections[0]
     lead = documents["government"].get_element_by_id("lead")

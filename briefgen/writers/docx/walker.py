@@ -38,6 +38,7 @@ from ... import resources
 from ...log import warn
 from ...safe import safe_link, xml_clean
 from . import contents
+from .chart import picture
 from .cover import cover, figures
 from .oxml import (
     Numbering,
@@ -74,6 +75,7 @@ BY_CLASS: dict[str, tuple[tuple[str, str], ...]] = {
     "header": (("cover", "cover"),),
     "nav": (("toc", "toc"),),
     "div": (("page-break", "page_break_block"), ("figures", "figures")),
+    "figure": (("chart", "drawing"), ("glance", "drawing")),
 }
 #: Blocks written by a handler because of their tag alone (when no class above matched).
 BY_TAG: dict[str, str] = {
@@ -432,6 +434,10 @@ class Walker:
 
     def quote(self, element: Any, _classes: list[str], _style: str) -> None:
         self.blocks(element, "Quote")
+
+    def drawing(self, element: Any, _classes: list[str], _style: str) -> None:
+        """A chart (native, with its data) or the at-a-glance diagram: :mod:`.chart`."""
+        picture(self, element)
 
     def caption(self, element: Any, _classes: list[str], _style: str) -> None:
         paragraph = self.paragraph("Caption")

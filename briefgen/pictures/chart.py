@@ -1,0 +1,154 @@
+"""Turn a chart's series into a drawing: SVG with matplotlib, PNG from that SVG with vl-convert.
+
+matplotlib draws the chart (its ``Figure`` API and SVG backend, no global state, no GUI); text stays
+``<text>`` (``svg.fonttype: none``) in the shipped Noto Sans, which the PDF knows as Brief Sans.
+Numbers are written on the marks as the brief's language writes them (:func:`~.series.value_text`);
+the value axis is left out, so no number appears in another language's format. Colours are the
+theme's. The same data draws the same bytes (fixed hash salt, no date), and a process draws each
+chart once (an lru cache keyed by the drawing's description).
+
+Vega-Lite through vl-convert was tried first (docs/pictures.md): it starts a V8 runtime, which
+cannot reserve its heap under the batch workers' address-space limit (``RLIMIT_AS``), so every
+worker died. vl-convert's SVG-to-PNG (resvg, no JavaScript) stays: it draws the PNGs Word gets.
+Only this module imports matplotlib and vl-convert, and only when a brief has a picture.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from typing import Any
+
+from ..paths import builtin_templates
+
+#: Families SVG text names: "Brief Sans" for the PDF and HTML (their @font-face), then the shipped
+#: file's own name for vl-convert and LibreOffice.
+FONT = "'Brief Sans', 'Noto Sans'"
+#: Drawing size in inches (matplotlib's unit; 1 inch = 72 pt).
+WIDTH, HEIGHT = 4.2, 2.3
+#: PNG pixels per point for Word's pictures (300 dpi).
+PNG_SCALE = 300 / 72
+
+
+@functools.cache
+def _matplotlib() -> Any:
+    """matplotlib with the shipped fonts, text kept as text, reproducible SVG (once per process)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    for name in ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"):
+        font_manager.fontManager.addfont(str(builtin_templates() / "fonts" / name))
+    matplotlib.rcParams.update(
+        {"svg.fonttype": "none", "svg.hashsalt": "briefgen", "font.family": "Noto Sans", "font.size": 8.5}
+    )
+    return matplotlib
+
+
+def warm() -> None:
+    """Import matplotlib and its SVG writer now (about a second), so that a batch worker's first
+    brief is not charged for it under the brief's time limit."""
+    _matplotlib()
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+
+
+@functools.cache
+def _converter() -> Any:
+    """vl-convert with the shipped fonts registered (once per process), for SVG to PNG."""
+    import vl_convert
+
+    vl_convert.register_font_directory(str(builtin_templates() / "fonts"))
+    return vl_convert
+
+
+def spec(kind: str, rows: list[dict[str, Any]], colours: dict[str, str]) -> dict[str, Any]:
+    """What to draw: the kind, the rows (``label``, ``value``, ``text``, in order) and the colours."""
+    return {"kind": kind, "rows": rows, "colours": {k: colours[k] for k in ("brand", "muted", "ink")}}
+
+
+def _draw(chart: dict[str, Any]) -> str:
+    _matplotlib()
+    from matplotlib.figure import Figure
+
+    kind, rows, c = chart["kind"], chart["rows"], chart["colours"]
+    labels = [r["label"] for r in rows]
+    values = [r["value"] for r in rows]
+    texts = [r["text"] for r in rows]
+    horizontal = kind == "bar"
+    narrow = kind in ("column", "before-after") and len(rows) <= 3
+    size = (WIDTH, max(0.9, 0.34 * len(rows) + 0.3)) if horizontal else ((2.6 if narrow else WIDTH), HEIGHT)
+    figure = Figure(figsize=size)
+    axes = figure.add_subplot()
+    shades = [c["muted"], c["brand"]] if kind == "before-after" else [c["brand"]] * len(rows)
+    positions = list(range(len(rows)))
+    if kind == "line":
+        axes.plot(positions, values, color=c["brand"], marker="o", linewidth=2, markersize=5)
+        for x, y, text in zip(positions, values, texts, strict=True):
+            axes.annotate(
+                text,
+                (x, y),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontweight="bold",
+                color=c["ink"],
+            )
+        axes.margins(x=0.08, y=0.25)
+    elif horizontal:
+        bars = axes.barh(positions, values, color=shades, height=0.65)
+        axes.invert_yaxis()
+        axes.bar_label(bars, labels=texts, padding=3, fontweight="bold", color=c["ink"])
+        axes.margins(x=0.25)
+    else:
+        bars = axes.bar(positions, values, color=shades, width=0.65)
+        axes.bar_label(bars, labels=texts, padding=3, fontweight="bold", color=c["ink"])
+        axes.margins(y=0.18)
+    ticks = axes.set_yticks if horizontal else axes.set_xticks
+    ticks(positions, labels=labels, color=c["ink"])
+    (axes.xaxis if horizontal else axes.yaxis).set_visible(False)
+    for side in ("top", "right", "left" if not horizontal else "bottom"):
+        axes.spines[side].set_visible(False)
+    axes.spines["bottom" if not horizontal else "left"].set_color(c["muted"])
+    axes.tick_params(length=0)
+    figure.set_layout_engine("constrained")
+    out = io.StringIO()
+    figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
+    return _presentation(out.getvalue())
+
+
+def _presentation(svg_text: str) -> str:
+    """matplotlib's ``style="fill: ...; font: 8.5px 'Noto Sans'"`` as SVG presentation attributes
+    (``fill="..."``, ``font-family="..."``): an HTML page would read a ``style`` attribute as CSS,
+    where SVG properties are unknown (WeasyPrint warns about each one)."""
+    from lxml import etree
+
+    root = etree.fromstring(svg_text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    for node in root.iter():
+        style = node.attrib.pop("style", None) if isinstance(node.tag, str) else None
+        for declaration in (style or "").split(";"):
+            name, _, value = (part.strip() for part in declaration.partition(":"))
+            if name == "font":  # "8.5px 'Noto Sans'" (matplotlib's shorthand: size, then family)
+                size, _, _family = value.partition(" ")
+                node.set("font-size", size)
+                node.set("font-family", FONT)
+            elif name == "font-family":
+                node.set("font-family", FONT)
+            elif name and value:
+                node.set(name, value)
+    return etree.tostring(root, encoding="unicode")
+
+
+@functools.lru_cache(maxsize=64)
+def _svg(chart_json: str) -> str:
+    return _draw(json.loads(chart_json))
+
+
+def svg(chart: dict[str, Any]) -> str:
+    """The chart as SVG text (text as ``<text>``, in the shipped fonts)."""
+    return _svg(json.dumps(chart, sort_keys=True))
+
+
+def svg_to_png(svg_text: str, scale: float = PNG_SCALE) -> bytes:
+    """Any SVG drawn in the shipped fonts as PNG, ``scale`` pixels per SVG unit (Word's pictures)."""
+    return _converter().svg_to_png(svg_text, scale=scale)
