@@ -79,18 +79,28 @@ def _header_logo(paragraph: Any, theme: Any, alt: str | None = None) -> None:
     run.add_text("  ")
 
 
+def _define(part: Any) -> bool:
+    """Give the first section's header or footer ``part`` a definition of its own if it has none
+    (what python-docx does on first use, without its search of the whole body for a prior
+    section); whether it had none."""
+    linked = part.is_linked_to_previous
+    if linked:
+        part.is_linked_to_previous = False
+    return linked
+
+
 def headers_and_footers(walker: Walker, title: str, theme: Any = None, page_label: str = "") -> None:
     """Title in the header, page X of Y in the footer; none on the cover. A reference's own are kept."""
     section = walker.doc.sections[0]
     section.different_first_page_header_footer = not walker.summary  # the summary's page 1 has them (PDF)
     header = section.header
-    if header.is_linked_to_previous or _header_is_empty(header):
+    if _define(header) or _header_is_empty(header):
         paragraph = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
         walker.set_style(paragraph, "Header")
         _header_logo(paragraph, theme, walker.logo_alt)
         paragraph.add_run(xml_clean(title))
     footer = section.footer
-    if footer.is_linked_to_previous or _header_is_empty(footer):
+    if _define(footer) or _header_is_empty(footer):
         paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
         walker.set_style(paragraph, "Footer")
         paragraph.alignment = 2  # right

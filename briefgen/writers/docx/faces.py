@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import itertools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from lxml import etree
 
 STYLE_OF = {
     (False, False): "Regular",
@@ -39,6 +41,10 @@ LOOK_TAGS = frozenset({W_R_STYLE, W_RFONTS, W_B, W_I})
 FONT_SLOTS = ("ascii", "hAnsi", "cs", "eastAsia")
 NONE: frozenset[str] = frozenset()
 THEME = ""  # a font slot set to a theme font (asciiTheme...): never one of the families looked for
+#: (styles part's digest, families, fallback) -> the styles' looks and the runs' faces found with
+#: them, kept for the process: every brief written with the same reference resolves a kind of run once
+RESOLVED: dict[tuple[Any, ...], tuple[dict[Any, Any], dict[Any, Any]]] = {}
+RESOLVED_KEPT = 16
 
 
 def _flag(rpr: Any, tag: str) -> bool | None:
@@ -123,8 +129,15 @@ class Usage:
                     self.defaults.setdefault(style.get(W_TYPE) or "paragraph", ident)
         rpr = styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{W_RPR}")
         self.base = Look.of(rpr)
-        self.looks: dict[str | None, Look] = {}
-        self.runs: dict[tuple[Any, ...], tuple[set[tuple[str, str]], str | None]] = {}
+        digest = hashlib.blake2b(etree.tostring(styles), digest_size=16).digest()
+        key = (digest, self.families, fallback)
+        if key not in RESOLVED:
+            if len(RESOLVED) >= RESOLVED_KEPT:
+                RESOLVED.pop(next(iter(RESOLVED)))
+            RESOLVED[key] = ({}, {})
+        self.looks: dict[str | None, Look]
+        self.runs: dict[tuple[Any, ...], tuple[set[tuple[str, str]], str | None]]
+        self.looks, self.runs = RESOLVED[key]
 
     def style(self, ident: str | None) -> Look:
         """The run properties style ``ident`` gives, through its basedOn chain."""
@@ -155,7 +168,7 @@ class Usage:
         return self.looks[ident]
 
     def _ref(self, properties: Any, tag: str) -> str | None:
-        element = properties.find(tag) if properties is not None else None
+        element = next(properties.iterchildren(tag), None) if properties is not None else None
         if element is not None and element.get(W_VAL):
             return element.get(W_VAL)
         return self.defaults.get(STYLE_REFS[tag])
@@ -165,7 +178,7 @@ class Usage:
         splits = []
         known: dict[tuple[Any, ...], frozenset[str]] = {}  # run key -> the characters to set apart
         for paragraph in root.iter(W_P):
-            runs = paragraph.findall(f".//{W_R}")
+            runs = list(paragraph.iter(W_R))
             if not runs:
                 continue
             table = next(paragraph.iterancestors(W_TBL), None)
@@ -175,11 +188,12 @@ class Usage:
                 look = self.style(table_style)
                 if look.bold_in or look.italic_in:
                     where = _cell_kinds(table, paragraph)
-            context = (self._ref(paragraph.find(W_PPR), W_P_STYLE), table_style, where)
+            ppr = next(paragraph.iterchildren(W_PPR), None)
+            context = (self._ref(ppr, W_P_STYLE), table_style, where)
             for run in runs:
-                texts = run.findall(W_T)
+                texts = list(run.iterchildren(W_T))
                 text = (texts[0].text or "") if len(texts) == 1 else "".join(t.text or "" for t in texts)
-                if not text and run.find(W_TAB) is None:
+                if not text and next(run.iterchildren(W_TAB), None) is None:
                     continue
                 rpr = run[0] if len(run) and run[0].tag == W_RPR else None
                 key = (context, _signature(rpr) if rpr is not None and len(rpr) else ())

@@ -4,12 +4,15 @@ cleaned python-docx document whose styles, numbering, page set-up, headers and f
 The reference is untrusted: it is read through the opener, unpacked with a byte budget, cleaned
 at the level of its zip members by :class:`~briefgen.writers.docx.sanitize.ReferencePackage`
 (every part, reached or not) and packed again, so python-docx only ever sees the cleaned package.
-The cleaned package is cached per file version; its warnings are replayed on every use.
+The cleaned package is cached per file version; its warnings are replayed on every use. python-docx
+parses a package once per process (keyed by the cleaned bytes' digest); every brief gets a deep copy.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -34,6 +37,9 @@ REFERENCE = "reference.docx"
 MAX_REFERENCE_BYTES = MAX_PACKAGE_BYTES
 MAX_REFERENCE_RATIO = 200
 MAX_REFERENCE_MEMBERS = 2_000
+#: cleaned package's digest -> the python-docx document parsed from it (never written to: copied)
+PARSED: dict[bytes, Any] = {}
+PARSED_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,19 @@ def check_reference(source: Source | Path) -> tuple[bytes, tuple[str, ...]]:
 
 
 def open_reference(source: Source) -> Any:
-    """The cleaned reference as a python-docx document."""
+    """The cleaned reference as a python-docx document of the brief's own (a copy of the one parsed)."""
     data = reference_package(source)
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    parsed = PARSED.get(key)
+    if parsed is None:
+        parsed = _parse(source, data)
+        if len(PARSED) >= PARSED_KEPT:
+            PARSED.pop(next(iter(PARSED)))
+        PARSED[key] = parsed
+    return copy.deepcopy(parsed)
+
+
+def _parse(source: Source, data: bytes) -> Any:
     try:
         return Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... on broken packages

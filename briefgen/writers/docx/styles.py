@@ -18,6 +18,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from lxml.etree import SubElement
 
+W_STYLE, W_STYLE_ID, W_PPR, W_VAL = qn("w:style"), qn("w:styleId"), qn("w:pPr"), qn("w:val")
+W_PAGE_BREAK_BEFORE, W_BASED_ON = qn("w:pageBreakBefore"), qn("w:basedOn")
+
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
 HEADING_STYLES = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
 CONTAINERS = {"section", "article", "div", "footer", "main", "aside", "nav", "header", "body"}
@@ -82,12 +85,22 @@ def available_style(name: str, styles: Container[str]) -> str:
 
 
 def breaks_before(style: Any) -> bool:
-    """Whether a paragraph style (or a style it is based on) starts a new page."""
-    while style is not None:
-        value = style.paragraph_format.page_break_before
-        if value is not None:
-            return bool(value)
-        style = style.base_style
+    """Whether a paragraph style (or a style it is based on) starts a new page: the first
+    ``w:pageBreakBefore`` along its ``w:basedOn`` chain (read from the XML, as python-docx reads it)."""
+    element = style.element if style is not None else None
+    seen: set[str | None] = set()
+    while element is not None and element.get(W_STYLE_ID) not in seen:
+        seen.add(element.get(W_STYLE_ID))
+        ppr = next(element.iterchildren(W_PPR), None)
+        flag = next(ppr.iterchildren(W_PAGE_BREAK_BEFORE), None) if ppr is not None else None
+        if flag is not None:
+            return flag.get(W_VAL) not in ("0", "false", "off")
+        based = next(element.iterchildren(W_BASED_ON), None)
+        ident = based.get(W_VAL) if based is not None else None
+        parent = element.getparent()
+        element = None
+        if ident is not None and parent is not None:
+            element = next((s for s in parent.iterchildren(W_STYLE) if s.get(W_STYLE_ID) == ident), None)
     return False
 
 

@@ -68,6 +68,7 @@ SPACES = re.compile(r"[ \t\n\r\f]+")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,7}")
 W_TBL, W_TR, W_TC = w("tbl"), w("tr"), w("tc")
 W_B, W_I, W_RFONTS, W_ASCII, W_HANSI = w("b"), w("i"), w("rFonts"), w("ascii"), w("hAnsi")
+W_RPR, W_LANG = w("rPr"), w("lang")
 
 #: Blocks written by a handler of their own because of a class: tag -> ((class, method), ...),
 #: the first class the element has wins. A ``<figure class="chart">`` would be one more entry.
@@ -254,15 +255,16 @@ class Walker:
             self.hyperlink(paragraph, text, fmt)
             return
         r = SubElement(paragraph._p, W_R)
-        rpr = SubElement(r, w("rPr"))  # python-docx's bold=None leaves an empty one: kept as it was
-        if fmt.code:
-            SubElement(rpr, W_RFONTS, {W_ASCII: "Courier New", W_HANSI: "Courier New"})
-        if fmt.bold:
-            SubElement(rpr, W_B)
-        if fmt.italic:
-            SubElement(rpr, W_I)
-        if self.lang:
-            SubElement(rpr, w("lang"), {w("val"): self.lang})
+        if fmt.code or fmt.bold or fmt.italic or self.lang:  # a plain run has no w:rPr
+            rpr = SubElement(r, W_RPR)
+            if fmt.code:
+                SubElement(rpr, W_RFONTS, {W_ASCII: "Courier New", W_HANSI: "Courier New"})
+            if fmt.bold:
+                SubElement(rpr, W_B)
+            if fmt.italic:
+                SubElement(rpr, W_I)
+            if self.lang:
+                SubElement(rpr, W_LANG, {W_VAL: self.lang})
         add_text(r, text)
 
     def hyperlink(self, paragraph: Para, text: str, fmt: Format) -> None:

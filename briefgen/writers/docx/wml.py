@@ -176,8 +176,9 @@ class Para:
 
     def ends_with_space(self) -> bool:
         """Whether the text so far ends with a space (or there is none): the next run needs none."""
-        texts = self._p.findall(f".//{W_T}")
-        last = texts[-1] if texts else None
+        last = None
+        for last in self._p.iter(W_T):  # noqa: B007 (the last one is wanted)
+            pass
         return last is None or not last.text or last.text.endswith(" ")
 
     def trim(self) -> list[Any]:
