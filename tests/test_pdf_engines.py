@@ -412,3 +412,59 @@ def test_a_stream_whose_data_ends_in_cr_keeps_its_bytes_and_loses_the_cr_before_
         assert again.pages[0].obj["/Contents"].read_bytes() == b"0 0 m 10 10 l S\r"
     plain = mended(after)
     assert plain == after  # nothing to mend: the very same bytes
+
+
+CHART_TITLE = "Average price of mobile data roaming in the Western Balkans"
+
+
+def caption_line(pdf: Path) -> tuple[int, float, list[str]]:
+    """The page (1-based) that shows the roaming chart's caption, the caption's baseline (points
+    from the bottom) and that page's text lines."""
+    found: list[float] = []
+
+    def visit(text: str, cm: list, tm: list, *_: object) -> None:
+        if text.strip().startswith(CHART_TITLE):
+            found.append(tm[4] * cm[1] + tm[5] * cm[3] + cm[5])
+
+    for number, page in enumerate(reader(pdf).pages, start=1):
+        text = page.extract_text(visitor_text=visit)
+        if found:
+            return number, found[0], text.splitlines()
+    raise AssertionError(f"no page shows {CHART_TITLE!r} in {pdf.name}")
+
+
+def drawn_width(pdf: Path, page: int, baseline: float) -> float:
+    """The width in points of what is drawn in the 100 points above a caption's baseline (the chart)."""
+    from PIL import Image
+
+    dpi = 72
+    png = subprocess.run(
+        ["pdftoppm", "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), str(pdf)],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    image = Image.open(io.BytesIO(png)).convert("L")
+    top, bottom = image.height - int(baseline + 110), image.height - int(baseline + 12)
+    band = image.crop((0, top, image.width, bottom)).point(lambda v: 255 if v < 200 else 0)
+    box = band.getbbox()
+    assert box is not None, "nothing is drawn above the caption"
+    return (box[2] - box[0]) * 72 / dpi
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_charts_keep_their_size_and_caption_lines_in_both_engines(
+    audience: str, typst_briefs: dict[str, Path], weasyprint_briefs: dict[str, Path]
+) -> None:
+    widths = {}
+    for engine, briefs in (("typst", typst_briefs), ("weasyprint", weasyprint_briefs)):
+        page, baseline, lines = caption_line(briefs[audience])
+        widths[engine] = drawn_width(briefs[audience], page, baseline)
+        # title, source and the data's label each on a line of its own, in that order
+        title = next(i for i, line in enumerate(lines) if line.startswith(CHART_TITLE))
+        assert lines[title + 1].startswith("Source: Western Balkans regional roaming agreement"), engine
+        assert lines[title + 2] == "The chart's data", engine
+        assert lines[title + 3].startswith("Item") and "Value" in lines[title + 3], engine
+    # drawn at the SVG's own width (187 pt, not the 480 pt of the line), alike in both engines
+    assert widths["typst"] < 200 and widths["weasyprint"] < 200, widths
+    assert abs(widths["typst"] - widths["weasyprint"]) < 6, widths

@@ -104,21 +104,11 @@ def _png(svg: Any) -> tuple[bytes, tuple[float, float]]:
 
     The HTML parser lowers the case of SVG names (``viewBox``, ``clipPath``); the SVG is parsed
     again as HTML5 does (tinyhtml5, WeasyPrint's parser), which gives them back their case."""
-    import xml.etree.ElementTree as ET
-
-    import lxml.html
-    import tinyhtml5
-
     from ...pictures import chart as drawing
+    from ...pictures.svg import svg_element, svg_text
 
-    svg = inert(copy.deepcopy(svg))
-    for name in [n for n in svg.attrib if n.startswith("xmlns")]:
-        del svg.attrib[name]
-    found = tinyhtml5.parse(lxml.html.tostring(svg, encoding="unicode")).find(f".//{{{SVG_NS}}}svg")
-    if found is None:
-        raise ValueError("no svg")
-    ET.register_namespace("", SVG_NS)
-    text = ET.tostring(found, encoding="unicode")
+    found = svg_element(inert(copy.deepcopy(svg)))
+    text = svg_text(found)
     box = [float(v) for v in (found.get("viewBox") or "").split()]
     if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
         raise ValueError("no viewBox")

@@ -22,6 +22,7 @@ from typing import Any
 from ... import resources
 from ...i18n import page_label_parts
 from ...log import warn
+from ...pictures.svg import svg_element, svg_text
 from ...safe import safe_link
 
 SPACES = re.compile(r"[ \t\n\r\f\v]+")
@@ -282,19 +283,15 @@ class Converter:
         return f"#link({string(href)})[{body}]" if safe_link(href) else body
 
     def picture(self, element: Any, names: list[str]) -> str:
-        """An ``img`` (a ``data:`` URL or a file in the template folders) or an inline ``svg``."""
-        import lxml.etree
-
+        """An ``img`` (a ``data:`` URL or a file in the template folders) or an inline ``svg``
+        (serialised in SVG case: the HTML parser lowered ``viewBox`` and the like)."""
         holder = element.getparent()
         outer = classes(holder) if holder is not None else []
         if element.tag == "svg":
             title = element.find("title")
             alt = element.get("aria-label") or (text_of(title) if title is not None else "")
-            element = _without_references(element)
-            source = lxml.etree.tostring(element, encoding="unicode", method="xml")
+            source = svg_text(svg_element(_without_references(element)))
             outer = names + outer
-            if "xmlns=" not in source.split(">", 1)[0]:
-                source = source.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
             return f"#picture(bytes({string(source)}), {string('svg')}, {string(alt)}, {value(outer)})"
         alt = element.get("alt") or ""
         if not alt.strip():
