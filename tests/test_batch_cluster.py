@@ -139,6 +139,8 @@ def test_a_group_is_laid_out_once_on_its_worker_and_reused_there(
         str(stakeholder_list(rows)),
         "--format",
         "pdf",
+        "--pdf-engine",
+        "weasyprint",  # the engine that lays a group's body out once (Typst builds each PDF whole)
         "--out",
         str(out),
         "--scheduler",

@@ -16,6 +16,7 @@ from briefgen.writers.pdf.check import Failure, check
 from briefgen.writers.pdf.pydyf_once import install
 
 VARIANTS = {"pdf/ua-1": "ua-1", "pdf/a-3b": "a-3b"}
+ENGINES = ("typst", "weasyprint")
 THEMES = Path(__file__).parents[1] / "templates" / "themes"
 
 
@@ -48,17 +49,19 @@ def briefs(shipped) -> dict[str, object]:
     }
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("kind", ["business", "government", "summary"])
-def test_every_kind_of_brief_passes_its_standard(briefs, kind: str, variant: str) -> None:
-    pdf = write(briefs[kind], options(variant))
+def test_every_kind_of_brief_passes_its_standard(briefs, kind: str, variant: str, engine: str) -> None:
+    pdf = write(briefs[kind], options(variant, pdf_engine=engine))
     assert check(pdf, VARIANTS[variant], name=kind) == [], plain(check(pdf, VARIANTS[variant], name=kind))
     assert check(pdf, "auto") == []  # auto finds what the file claims
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_a_french_brief_built_by_the_command_passes_its_standard(
-    variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    variant: str, engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from briefgen.build import BuildRequest, build
     from briefgen.paths import builtin_content
@@ -71,6 +74,7 @@ def test_a_french_brief_built_by_the_command_passes_its_standard(
         formats=("pdf",),
         language="fr",
         pdf_variant=variant,
+        pdf_engine=engine,
     )
     (record,) = build(request).files
     pdf = tmp_path / record.path
@@ -82,17 +86,21 @@ def test_a_french_brief_built_by_the_command_passes_its_standard(
     assert failures == [], plain(failures)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_a_themed_letter_brief_with_a_logo_passes_its_standard(briefs, variant: str) -> None:
-    pdf = write(briefs["themed"], options(variant, theme=briefs["civic"], page_size="letter"))
-    assert b"/Subtype /Image" in pdf  # the theme's logo is in it
+def test_a_themed_letter_brief_with_a_logo_passes_its_standard(briefs, variant: str, engine: str) -> None:
+    themed = options(variant, theme=briefs["civic"], page_size="letter", pdf_engine=engine)
+    pdf = write(briefs["themed"], themed)
+    if engine == "weasyprint":
+        assert b"/Subtype /Image" in pdf  # the theme's logo is in it (Typst draws the SVG as paths)
     failures = check(pdf, VARIANTS[variant])
     assert failures == [], plain(failures)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_a_batch_brief_with_a_swapped_cover_passes_its_standard(briefs, variant: str) -> None:
-    writer = for_group(options(variant), render)
+    # the cover swap is the WeasyPrint engine's (Typst builds each stakeholder's PDF whole)
+    writer = for_group(options(variant, pdf_engine="weasyprint"), render)
     writer.write(briefs["first"], shared=True)
     second = writer.write(briefs["second"], shared=True)
     assert second.reused  # the body was laid out once, for the first stakeholder
@@ -103,11 +111,12 @@ def test_a_batch_brief_with_a_swapped_cover_passes_its_standard(briefs, variant:
 def test_the_pikepdf_join_adds_no_failure_to_a_tagged_brief(briefs) -> None:
     """Without a variant a brief claims no standard, so PDF/UA-1 finds only the missing claim (XMP
     metadata); the joined brief of a batch must have no failure the brief laid out whole has not."""
-    writer = for_group(options(None), render)
+    weasyprint = options(None, pdf_engine="weasyprint")
+    writer = for_group(weasyprint, render)
     writer.write(briefs["first"], shared=True)
     joined = writer.write(briefs["second"], shared=True)
     assert joined.reused and writer.body  # joined by pikepdf to the group's written body
-    whole = {failure.rule for failure in check(write(briefs["second"], options(None)), "ua-1")}
+    whole = {failure.rule for failure in check(write(briefs["second"], weasyprint), "ua-1")}
     assert {failure.rule for failure in check(joined.data, "ua-1")} <= whole
     assert whole <= {
         "PDFUA1-ID-PART-001",

@@ -2,9 +2,9 @@
 client writes them, as the local pool's workers would have.
 
 The client (this process) connects to the scheduler given by ``--scheduler``, asks every worker
-for its versions of briefgen, WeasyPrint and the shipped fonts and refuses the ones that differ
-(naming them and both versions), sends the batch's input files once to each worker as data
-(:mod:`.bundle`: no shared file system), and submits one task per stakeholder, a group's
+for its versions of briefgen, Typst, WeasyPrint, matplotlib and the shipped fonts and refuses
+the ones that differ (naming them and both versions), sends the batch's input files once to each
+worker as data (:mod:`.bundle`: no shared file system), and submits one task per stakeholder, a group's
 stakeholders to the same worker so its laid-out body and Word placeholder are reused there
 (the worker keeps a :class:`briefgen.batch.worker.Worker` per batch in its process; tasks are
 pinned to their worker, so the scheduler never moves them away from the work kept there).
@@ -79,11 +79,23 @@ def fonts_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+#: The libraries whose version decides a brief's bytes, by the name a refusal shows (read from the
+#: installed metadata: checking them imports none).
+ENGINES = {"Typst": "typst", "WeasyPrint": "weasyprint", "matplotlib": "matplotlib"}
+
+
 def versions() -> dict[str, str]:
     """What must be the same on the client and every worker for the same bytes to come out."""
-    import weasyprint
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"briefgen": __version__, "WeasyPrint": weasyprint.__version__, "fonts": fonts_digest()}
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    engines = {name: installed(package) for name, package in ENGINES.items()}
+    return {"briefgen": __version__, **engines, "fonts": fonts_digest()}
 
 
 @dataclass
