@@ -291,7 +291,7 @@ def make() -> bytes:
     _paragraph_style(doc, "Table Text", font=SANS, size=8.5, before=0, after=0)
     _lines(doc.styles["Table Text"], 12.3)  # 8.5pt at 1.45
     _paragraph_style(doc, "Table Heading", "Table Text", colour=RGBColor(0xFF, 0xFF, 0xFF), bold=True)
-    _paragraph_style(doc, "Caption", font=SANS, size=8.5, colour=MUTED, italic=True)
+    _paragraph_style(doc, "Caption", font=SANS, size=8.5, colour=MUTED, bold=False, italic=False)
     _paragraph_style(doc, "Colophon", font=SANS, size=8, colour=MUTED, before=20)
     _lines(doc.styles["Colophon"], 11.6)
     _paragraph_style(doc, "Quote", size=10, colour=MUTED, italic=True)

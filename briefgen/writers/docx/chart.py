@@ -165,7 +165,7 @@ def _native_chart(
     workbook = Part(
         PackURI(f"/word/embeddings/Microsoft_Excel_Sheet{number}.xlsx"),
         CT_XLSX,
-        _reproducible(data.xlsx_blob),
+        _reproducible(data.xlsx_blob, walker.epoch),
         package,
     )
     chart_part = Part(PackURI(f"/word/charts/chart{number}.xml"), CT_CHART, b"", package)
@@ -203,15 +203,16 @@ def _native_chart(
     fall.append(drawing)
 
 
-def _reproducible(book: bytes) -> bytes:
-    """The workbook with its creation time from ``SOURCE_DATE_EPOCH`` (XlsxWriter writes now), so a
-    rebuild of the same brief is byte-identical."""
+def _reproducible(book: bytes, given: int | None) -> bytes:
+    """The workbook with the brief's own creation time (``given``, the writer's
+    ``source_date_epoch``, else ``SOURCE_DATE_EPOCH``; XlsxWriter writes now), so a rebuild of the
+    same brief is byte-identical."""
     import re
 
     from ...clock import moment, source_date_epoch
     from .package import pack, unpack
 
-    epoch = source_date_epoch()
+    epoch = given if given is not None else source_date_epoch()
     parts = unpack(book)
     core = parts.get("docProps/core.xml")
     if core is not None:

@@ -58,6 +58,7 @@ def compose(tree: Any, document: Rendered, options: WriteOptions, pages: dict[st
         pages=pages or {},
         summary="length-summary" in (body_el.get("class") or "").split() if body_el is not None else False,
         theme=options.theme,
+        epoch=options.source_date_epoch,
     )
     for ident in (h.get("id") for h in tree.iter("h1", "h2", "h3")):
         if ident:

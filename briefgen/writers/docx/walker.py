@@ -151,6 +151,7 @@ class Walker(StructuredBlocks):
     lang: str | None = None  # the language of the text being walked when it is not the document's
     logo_alt: str | None = None  # the cover logo's alternative text, for the header's logo
     style_ids: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (used, id)
+    epoch: int | None = None  # the brief's source_date_epoch (pictures' workbooks are dated by it)
 
     body: Any = None  # the document's ``w:body`` (read once)
 
