@@ -155,7 +155,10 @@ def test_summary_with_a_theme_matches_in_both_engines(tmp_path: Path) -> None:
     typst = built_with(tmp_path / "t", "typst", length="summary", theme=theme, audiences=("business",))
     weasy = built_with(tmp_path / "w", "weasyprint", length="summary", theme=theme, audiences=("business",))
     pdf_t, pdf_w = reader(typst["business"]), reader(weasy["business"])
-    assert len(pdf_t.pages) == len(pdf_w.pages) <= 2
+    # a page of text, the at-a-glance page, the recommendations: three pages; WeasyPrint's taller
+    # table rows may carry the last lines over to a fourth
+    assert len(pdf_t.pages) <= 3
+    assert len(pdf_t.pages) <= len(pdf_w.pages) <= len(pdf_t.pages) + 1
     text = squash("".join(page.extract_text() for page in pdf_t.pages))
     assert squash("Open Policy Lab · briefings") in text  # the theme's footer
     assert squash("Executive summary") in text
