@@ -5,7 +5,8 @@ matplotlib draws the chart (its ``Figure`` API and SVG backend, no global state,
 Numbers are written on the marks as the brief's language writes them (:func:`~.series.value_text`);
 the value axis is left out, so no number appears in another language's format. Colours are the
 theme's. The same data draws the same bytes (fixed hash salt, no date), and a process draws each
-chart once (an lru cache keyed by the drawing's description).
+chart once (an lru cache keyed by the drawing's description) and keeps what it drew for later runs
+(:mod:`.kept`, the per-user cache), so a build after the first imports neither library.
 
 Vega-Lite through vl-convert was tried first (docs/pictures.md): it starts a V8 runtime, which
 cannot reserve its heap under the batch workers' address-space limit (``RLIMIT_AS``), so every
@@ -15,6 +16,7 @@ Only this module imports matplotlib and vl-convert, and only when a brief has a 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -141,7 +143,17 @@ def _presentation(svg_text: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _svg(chart_json: str) -> str:
-    return _draw(json.loads(chart_json))
+    """The chart drawn from its description: kept from an earlier run (:mod:`.kept`), else drawn."""
+    from . import kept
+
+    name = kept.name("svg", chart_json, "matplotlib")
+    found = kept.read(name)
+    if found is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return found.decode("utf-8")
+    drawn = _draw(json.loads(chart_json))
+    kept.write(name, drawn.encode("utf-8"))
+    return drawn
 
 
 def svg(chart: dict[str, Any]) -> str:
@@ -151,4 +163,11 @@ def svg(chart: dict[str, Any]) -> str:
 
 def svg_to_png(svg_text: str, scale: float = PNG_SCALE) -> bytes:
     """Any SVG drawn in the shipped fonts as PNG, ``scale`` pixels per SVG unit (Word's pictures)."""
-    return _converter().svg_to_png(svg_text, scale=scale)
+    from . import kept
+
+    name = kept.name("png", f"{scale!r}\0{svg_text}", "vl-convert-python")
+    found = kept.read(name)
+    if found is None:
+        found = bytes(_converter().svg_to_png(svg_text, scale=scale))
+        kept.write(name, found)
+    return found
