@@ -47,14 +47,6 @@ def _matplotlib() -> Any:
     return matplotlib
 
 
-def warm() -> None:
-    """Import matplotlib and its SVG writer now (about a second), so that a batch worker's first
-    brief is not charged for it under the brief's time limit."""
-    _matplotlib()
-    import matplotlib.backends.backend_svg
-    import matplotlib.figure  # noqa: F401
-
-
 @functools.cache
 def _converter() -> Any:
     """vl-convert with the shipped fonts registered (once per process), for SVG to PNG."""
