@@ -101,3 +101,15 @@ def test_a_batch_draws_its_charts_before_its_workers_and_a_later_build_imports_n
     )
     assert found.returncode == 0, found.stderr
     assert found.stdout.split()[0] == "False", found.stdout
+
+
+def test_the_glance_font_widths_are_kept_and_read_back_the_same(cache: Path, monkeypatch) -> None:
+    from briefgen.pictures import text
+
+    text._metrics.cache_clear()
+    first = text._metrics(True)
+    assert first[0][ord("W")] > first[0][ord("i")] > 0
+    monkeypatch.setattr(text, "_read_metrics", lambda data: pytest.fail("fonts read again"))
+    text._metrics.cache_clear()
+    assert text._metrics(True) == first
+    text._metrics.cache_clear()

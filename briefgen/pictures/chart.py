@@ -157,7 +157,7 @@ def svg_to_png(svg_text: str, scale: float = PNG_SCALE) -> bytes:
     """Any SVG drawn in the shipped fonts as PNG, ``scale`` pixels per SVG unit (Word's pictures)."""
     from . import kept
 
-    name = kept.name("png", f"{scale!r}\0{svg_text}", "vl-convert-python")
+    name = kept.name("png", f"{scale!r}\0{svg_text}", "vl_convert")
     found = kept.read(name)
     if found is None:
         found = bytes(_converter().svg_to_png(svg_text, scale=scale))

@@ -5,14 +5,15 @@ after the first finds it here instead, in the per-user cache folder ``pictures``
 (:mod:`briefgen.usercache`: private to this user, files read without following links, written
 atomically). A file's name is a sha256 of everything its bytes depend on: the kind of picture,
 the drawing's description (data, texts, theme colours), the shipped fonts' bytes, the drawing
-library's version and briefgen's. The folder is kept to :data:`MOST_FILES` files, oldest first
-out. A file that is not what its kind must start with is drawn again.
+library's installed version (found without importing it) and briefgen's. The folder is kept to
+:data:`MOST_FILES` files, oldest first out. A file that is not what its kind must start with is drawn again.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from pathlib import Path
 
 from .. import __version__, usercache
 from ..paths import builtin_templates
@@ -34,17 +35,29 @@ def _fonts_digest() -> str:
 
 
 @functools.cache
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+def _version(module: str) -> str:
+    """Which installation of ``module`` would draw: its folder, and the size, time and bytes of its
+    version file (``_version.py``, else ``__init__.py``), found without importing it (a reinstall
+    or upgrade changes them). importlib.metadata would cost a new process some 60 ms."""
+    import importlib.util
 
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return "absent"
+    origin = Path(spec.origin)
+    parts = [str(origin)]
+    for path in (origin.with_name("_version.py"), origin):
+        try:
+            info = path.stat()
+            parts += [f"{info.st_size}:{info.st_mtime_ns}", hashlib.sha256(path.read_bytes()).hexdigest()]
+        except OSError:
+            parts.append("-")
+    return "\0".join(parts)
 
 
 def name(kind: str, description: str, library: str) -> str:
-    """The file name of picture ``kind`` (``svg``, ``png``) drawn by ``library`` from ``description``."""
+    """The file name of picture ``kind`` (``svg``, ``png``) drawn by the module ``library`` from
+    ``description``."""
     parts = (f"briefgen pictures 1 {kind}", __version__, library, _version(library), _fonts_digest())
     parts += (description,)
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest() + f".{kind}"

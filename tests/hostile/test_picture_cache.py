@@ -82,3 +82,20 @@ def test_a_linked_file_is_not_followed(cache: Path, tmp_path: Path) -> None:
     (cache / expected_name()).symlink_to(target)
     assert "PLANTED" not in fresh_svg()
     assert target.read_bytes() == PLANTED  # the link's target is not overwritten
+
+
+def test_damaged_or_shared_font_widths_are_read_from_the_font_again(cache: Path) -> None:
+    from briefgen.pictures import text
+
+    text._metrics.cache_clear()
+    true = text._metrics(False)
+    (kept_file,) = (cache.parent / "fonts").glob("widths-*.bin")
+    kept_file.write_bytes(kept_file.read_bytes()[:-5])  # cut short
+    text._metrics.cache_clear()
+    assert text._metrics(False) == true
+    wide = bytearray(kept_file.read_bytes())
+    wide[8 + 4 * ((len(wide) - 8) // 12) :] = b"\x00\x00\x00\x00\x00\x00\x59\x40" * ((len(wide) - 8) // 12)
+    kept_file.write_bytes(bytes(wide))  # every width 100 em: labels that never fit
+    text._metrics.cache_clear()
+    assert text._metrics(False) == true
+    text._metrics.cache_clear()
