@@ -113,3 +113,21 @@ def test_the_glance_font_widths_are_kept_and_read_back_the_same(cache: Path, mon
     text._metrics.cache_clear()
     assert text._metrics(True) == first
     text._metrics.cache_clear()
+
+
+def test_a_brief_is_the_same_whether_its_pictures_are_drawn_or_kept(cache: Path, monkeypatch) -> None:
+    from briefgen.pictures import text
+    from briefgen.render import render
+    from briefgen.tailor import Options, tailor
+
+    brief = tailor(validate(builtin_content()).strategy, Options(audience="business"))
+    monkeypatch.setenv("BRIEFGEN_CACHE_DIR", "")
+    text._metrics.cache_clear()
+    drawn = render(brief).html
+    monkeypatch.setenv("BRIEFGEN_CACHE_DIR", str(cache.parent))
+    for _ in range(2):  # the first fills the cache, the second reads it
+        chart._svg.cache_clear()
+        text._metrics.cache_clear()
+        assert render(brief).html == drawn
+    assert list(cache.glob("*.svg")) and list((cache.parent / "fonts").glob("widths-*"))
+    text._metrics.cache_clear()
