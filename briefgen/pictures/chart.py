@@ -11,7 +11,7 @@ chart once (an lru cache keyed by the drawing's description) and keeps what it d
 Vega-Lite through vl-convert was tried first (docs/pictures.md): it starts a V8 runtime, which
 cannot reserve its heap under the batch workers' address-space limit (``RLIMIT_AS``), so every
 worker died. vl-convert's SVG-to-PNG (resvg, no JavaScript) stays: it draws the PNGs Word gets.
-Only this module imports matplotlib and vl-convert, and only when a brief has a picture.
+Only this module imports matplotlib and vl-convert, and only to draw a picture not kept from an earlier run.
 """
 
 from __future__ import annotations
