@@ -98,3 +98,23 @@ def write(where: Path, name: str, data: bytes) -> None:
             os.unlink(temporary, dir_fd=folder_fd)
     finally:
         os.close(folder_fd)
+
+
+def prune(where: Path, most: int) -> None:
+    """Keep at most ``most`` files in the private folder ``where``, the least recently written
+    going first; a folder that is not private is left alone."""
+    folder_fd = _open_folder(where, create=False)
+    if folder_fd is None:
+        return
+    try:
+        with os.scandir(folder_fd) as found:
+            entries = [e for e in found if e.is_file(follow_symlinks=False)]
+        if len(entries) > most:
+            entries.sort(key=lambda e: (e.stat(follow_symlinks=False).st_mtime_ns, e.name))
+            for entry in entries[: len(entries) - most]:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.name, dir_fd=folder_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(folder_fd)

@@ -205,7 +205,7 @@ def test_a_brief_over_the_time_limit_fails_alone(stakeholder_list, runner, tmp_p
     )
     assert result.exit_code == 1
     found = entries(out)
-    assert found["quick"]["status"] == "built"
+    assert found["quick"]["status"] == "built", found["quick"]
     assert found["slow"]["status"] == "failed"
     assert "longer than 1 s" in found["slow"]["error"]
 

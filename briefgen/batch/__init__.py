@@ -215,6 +215,10 @@ def _build(
             if progress:
                 progress(outcome, len(result.outcomes), len(tasks))
         settings = WorkerSettings(replace(request, out=request.out.resolve()), epoch, limits.current())
+        if todo:
+            from .charts import draw_ahead
+
+            draw_ahead(request, (task.group[3] for task in todo))  # no worker draws a chart
         with contextlib.closing(execute(todo, settings, jobs, say)) as outcomes:
             for outcome in outcomes:
                 result.outcomes[outcome.id] = outcome

@@ -215,9 +215,6 @@ def init_worker(settings: WorkerSettings) -> None:
     limits.configure({f.name: getattr(settings.limits, f.name) for f in fields(settings.limits)})
     _limit_memory(settings.limits.memory_mb)
     _WORKER = Worker(settings)
-    from ..pictures.chart import warm
-
-    warm()  # charts' library loaded before the first brief's time limit starts
 
 
 def _limit_memory(megabytes: int) -> None:

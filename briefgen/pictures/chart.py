@@ -5,28 +5,33 @@ matplotlib draws the chart (its ``Figure`` API and SVG backend, no global state,
 Numbers are written on the marks as the brief's language writes them (:func:`~.series.value_text`);
 the value axis is left out, so no number appears in another language's format. Colours are the
 theme's. The same data draws the same bytes (fixed hash salt, no date), and a process draws each
-chart once (an lru cache keyed by the drawing's description).
+chart once (an lru cache keyed by the drawing's description) and keeps what it drew for later runs
+(:mod:`.kept`, the per-user cache), so a build after the first imports neither library.
 
 Vega-Lite through vl-convert was tried first (docs/pictures.md): it starts a V8 runtime, which
 cannot reserve its heap under the batch workers' address-space limit (``RLIMIT_AS``), so every
 worker died. vl-convert's SVG-to-PNG (resvg, no JavaScript) stays: it draws the PNGs Word gets.
-Only this module imports matplotlib and vl-convert, and only when a brief has a picture.
+Only this module imports matplotlib and vl-convert, and only to draw a picture not kept from an earlier run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 from typing import Any
 
 from ..paths import builtin_templates
+from .text import width
 
 #: Families SVG text names: "Brief Sans" for the PDF and HTML (their @font-face), then the shipped
 #: file's own name for vl-convert and LibreOffice.
 FONT = "'Brief Sans', 'Noto Sans'"
 #: Drawing size in inches (matplotlib's unit; 1 inch = 72 pt).
 WIDTH, HEIGHT = 4.2, 2.3
+#: Text size in points, the padding round the axes, and matplotlib's gap between a tick and its label.
+SIZE, PAD, TICK_PAD = 8.5, 4.0, 3.5
 #: PNG pixels per point for Word's pictures (300 dpi).
 PNG_SCALE = 300 / 72
 
@@ -40,17 +45,9 @@ def _matplotlib() -> Any:
     for name in ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"):
         font_manager.fontManager.addfont(str(builtin_templates() / "fonts" / name))
     matplotlib.rcParams.update(
-        {"svg.fonttype": "none", "svg.hashsalt": "briefgen", "font.family": "Noto Sans", "font.size": 8.5}
+        {"svg.fonttype": "none", "svg.hashsalt": "briefgen", "font.family": "Noto Sans", "font.size": SIZE}
     )
     return matplotlib
-
-
-def warm() -> None:
-    """Import matplotlib and its SVG writer now (about a second), so that a batch worker's first
-    brief is not charged for it under the brief's time limit."""
-    _matplotlib()
-    import matplotlib.backends.backend_svg
-    import matplotlib.figure  # noqa: F401
 
 
 @functools.cache
@@ -99,7 +96,10 @@ def _draw(chart: dict[str, Any]) -> str:
         bars = axes.barh(positions, values, color=shades, height=0.65)
         axes.invert_yaxis()
         axes.bar_label(bars, labels=texts, padding=3, fontweight="bold", color=c["ink"])
-        axes.margins(x=0.25)
+        # room after the longest bar for its value: a share r of the axes needs a margin r / (1 - r)
+        axes_width = size[0] * 72 - _side(labels, size[0] * 72) - PAD
+        room = (max(width(t, SIZE, bold=True) for t in texts) + 3 + PAD) / axes_width
+        axes.margins(x=max(0.25, room / (1 - room)) if room < 0.8 else 4.0)
     else:
         bars = axes.bar(positions, values, color=shades, width=0.65)
         axes.bar_label(bars, labels=texts, padding=3, fontweight="bold", color=c["ink"])
@@ -111,10 +111,35 @@ def _draw(chart: dict[str, Any]) -> str:
         axes.spines[side].set_visible(False)
     axes.spines["bottom" if not horizontal else "left"].set_color(c["muted"])
     axes.tick_params(length=0)
-    figure.set_layout_engine("constrained")
+    _fixed_margins(figure, size, labels, texts, horizontal)
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
     return _presentation(out.getvalue())
+
+
+def _side(labels: list[str], figure_width: float) -> float:
+    """Points left of a bar chart's axes: its longest label and the tick padding (at most 60 % of
+    the figure's width)."""
+    return min(max(width(label, SIZE) for label in labels) + TICK_PAD + PAD, 0.6 * figure_width)
+
+
+def _fixed_margins(
+    figure: Any, size: tuple[float, float], labels: list[str], texts: list[str], horizontal: bool
+) -> None:
+    """Place the axes with margins computed from the labels' widths in the shipped font, rather than
+    matplotlib's constrained layout (which draws the figure twice to measure it; a third of a chart's
+    cost). The value axis is hidden, so only the category labels and the value texts need room."""
+    w, h = size[0] * 72, size[1] * 72
+    if horizontal:
+        left, right, bottom, top = _side(labels, w), PAD, PAD, PAD
+    else:  # labels and values centred on the columns or points: the outer ones may reach past the axes
+        line = SIZE * 1.25
+        ends = (0, -1)
+        half = max(*(width(labels[i], SIZE) for i in ends), *(width(texts[i], SIZE, True) for i in ends)) / 2
+        slot = (w - 2 * PAD) / (len(labels) + 0.6)  # bar slots, with the axes' own side margins
+        left = right = max(PAD, half - slot / 2 + PAD)
+        bottom, top = line + TICK_PAD + PAD, PAD
+    figure.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h)
 
 
 def _presentation(svg_text: str) -> str:
@@ -141,7 +166,17 @@ def _presentation(svg_text: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _svg(chart_json: str) -> str:
-    return _draw(json.loads(chart_json))
+    """The chart drawn from its description: kept from an earlier run (:mod:`.kept`), else drawn."""
+    from . import kept
+
+    name = kept.name("svg", chart_json, "matplotlib")
+    found = kept.read(name)
+    if found is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return found.decode("utf-8")
+    drawn = _draw(json.loads(chart_json))
+    kept.write(name, drawn.encode("utf-8"))
+    return drawn
 
 
 def svg(chart: dict[str, Any]) -> str:
@@ -151,4 +186,11 @@ def svg(chart: dict[str, Any]) -> str:
 
 def svg_to_png(svg_text: str, scale: float = PNG_SCALE) -> bytes:
     """Any SVG drawn in the shipped fonts as PNG, ``scale`` pixels per SVG unit (Word's pictures)."""
-    return _converter().svg_to_png(svg_text, scale=scale)
+    from . import kept
+
+    name = kept.name("png", f"{scale!r}\0{svg_text}", "vl_convert")
+    found = kept.read(name)
+    if found is None:
+        found = bytes(_converter().svg_to_png(svg_text, scale=scale))
+        kept.write(name, found)
+    return found
