@@ -126,10 +126,6 @@ def template_for(search_path: tuple[Path, ...]) -> Path:
     return found
 
 
-class TemplateTimedOut(UsageError):
-    """A user's Typst template stopped at the time limit (never compiled a second time)."""
-
-
 def timestamp(epoch: int | None) -> int:
     return int(moment(epoch).timestamp())
 
@@ -159,9 +155,9 @@ def write(document: Rendered, options: WriteOptions) -> bytes:
     # asked for without the claim, and one warning saying why.
     try:
         return compiled([*asked, "ua-1"])
-    except TemplateTimedOut:
-        raise
     except UsageError as refused:
+        if "PDF/UA" not in str(refused):  # any other error is the brief's, with or without the claim
+            raise
         pdf = compiled(asked)
         warn("%s; written without the PDF/UA-1 claim", refused)
         return pdf
@@ -278,7 +274,7 @@ def compile_apart(folder: Path, source: str, standards: list[str], stamp: int) -
             )
         except subprocess.TimeoutExpired:
             seconds = f"{limits.template_seconds:g}"
-            raise TemplateTimedOut(
+            raise UsageError(
                 f"{folder / 'brief.typ'}: the Typst template took longer than {seconds} s; stopped"
             ) from None
     if done.returncode != 0:
