@@ -10,6 +10,7 @@ browser (Word's PNG fallback, the Typst engine) read it through :func:`svg_text`
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -19,12 +20,20 @@ def svg_element(svg: Any) -> Any:
     """The lxml ``svg`` element of parsed HTML as an ElementTree element in the SVG namespace,
     its names in SVG case; ``ValueError`` if there is no SVG in it."""
     import lxml.html
-    import tinyhtml5
 
     svg = copy.deepcopy(svg)
     for name in [n for n in svg.attrib if n.startswith("xmlns")]:
         del svg.attrib[name]
-    found = tinyhtml5.parse(lxml.html.tostring(svg, encoding="unicode")).find(f".//{{{SVG_NS}}}svg")
+    return copy.deepcopy(_parsed(lxml.html.tostring(svg, encoding="unicode")))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(markup: str) -> Any:
+    """``markup`` parsed as HTML5 parses an inline SVG; kept, as every brief of a build or batch
+    holds the same pictures (parsing one is ~15 ms)."""
+    import tinyhtml5
+
+    found = tinyhtml5.parse(markup).find(f".//{{{SVG_NS}}}svg")
     if found is None:
         raise ValueError("no svg")
     return found
