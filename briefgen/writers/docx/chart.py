@@ -15,6 +15,7 @@ resvg (:func:`briefgen.pictures.chart.svg_to_png`) in the shipped fonts.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 from typing import Any
@@ -145,19 +146,13 @@ def _native_chart(
     walker: Any, paragraph: Any, series: dict, png: bytes, alt: str, width: int, height: int
 ) -> None:
     """A Word chart with its workbook, and ``png`` as the fallback picture, in one run."""
-    from pptx.chart.data import CategoryChartData
-    from pptx.chart.xmlwriter import ChartXmlWriter
-    from pptx.enum.chart import XL_CHART_TYPE
-
-    labels = [str(v) for v in series["labels"]]
     values = [float(v) for v in series["values"]]
     kind = str(series["kind"])
-    data = CategoryChartData(number_format=str(series.get("format") or "General"))
-    data.categories = labels
-    data.add_series(str(series.get("title") or ""), values)
-    chart_xml = parse_xml(ChartXmlWriter(getattr(XL_CHART_TYPE, KINDS[kind]), data).xml.encode())
     colours = walker.theme.colours.model_dump() if walker.theme is not None else None
-    _style(chart_xml, kind, colours)
+    chart_bytes, book = _chart_parts(
+        json.dumps(series, sort_keys=True), json.dumps(colours, sort_keys=True), walker.epoch
+    )
+    chart_xml = parse_xml(chart_bytes)
 
     doc_part = walker.doc.part
     package = doc_part.package
@@ -165,7 +160,7 @@ def _native_chart(
     workbook = Part(
         PackURI(f"/word/embeddings/Microsoft_Excel_Sheet{number}.xlsx"),
         CT_XLSX,
-        _reproducible(data.xlsx_blob, walker.epoch),
+        book,
         package,
     )
     chart_part = Part(PackURI(f"/word/charts/chart{number}.xml"), CT_CHART, b"", package)
@@ -201,6 +196,26 @@ def _native_chart(
     choice[0].append(inline)
     drawing.addprevious(alternate)
     fall.append(drawing)
+
+
+@functools.lru_cache(maxsize=32)
+def _chart_parts(series_json: str, colours_json: str, epoch: int | None) -> tuple[bytes, bytes]:
+    """The chart XML (styled, before its workbook link) and the workbook of one series: the same
+    for every brief of a build or batch, so made once per process."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.chart.xmlwriter import ChartXmlWriter
+    from pptx.enum.chart import XL_CHART_TYPE
+
+    series = json.loads(series_json)
+    kind = str(series["kind"])
+    data = CategoryChartData(number_format=str(series.get("format") or "General"))
+    data.categories = [str(v) for v in series["labels"]]
+    data.add_series(str(series.get("title") or ""), [float(v) for v in series["values"]])
+    chart_xml = parse_xml(ChartXmlWriter(getattr(XL_CHART_TYPE, KINDS[kind]), data).xml.encode())
+    _style(chart_xml, kind, json.loads(colours_json))
+    from lxml import etree
+
+    return etree.tostring(chart_xml), _reproducible(data.xlsx_blob, epoch)
 
 
 def _reproducible(book: bytes, given: int | None) -> bytes:
