@@ -34,6 +34,7 @@ from ...log import route, warn
 from ...render import template_dirs
 from ...safe import css_string
 from . import pydyf_once
+from .typst_markup import where
 
 if TYPE_CHECKING:
     from ..base import WriteOptions
@@ -228,7 +229,7 @@ def report_missing_glyphs(tree: Any, covered: frozenset[int]) -> None:
             if not missing:
                 continue
             for char in sorted(missing, key=text.index):
-                found.setdefault(char, _where(holder))
+                found.setdefault(char, where(holder))
             _wrap(element, attribute, missing)
     _NAMED.update(found)
     if found:
@@ -275,16 +276,6 @@ def _wrap(element: Any, attribute: str, missing: set[str]) -> None:
         parent, at = element.getparent(), element.getparent().index(element)
         for offset, span in enumerate(spans, start=1):
             parent.insert(at + offset, span)
-
-
-def _where(element: Any) -> str:
-    """Describe an element by its nearest id or heading, for warnings."""
-    node = element
-    while node is not None:
-        if node.get("id"):
-            return f"<{node.tag} id={node.get('id')!r}>"
-        node = node.getparent()
-    return f"<{element.tag}>"
 
 
 def report_images_without_alt(tree: Any) -> None:

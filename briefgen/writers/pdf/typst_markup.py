@@ -440,7 +440,7 @@ def report_missing_glyphs(body: Any) -> None:
             for char in text or "":
                 if ord(char) in points or char.isspace() or unicodedata.category(char) in ("Cc", "Cf"):
                     continue
-                found.setdefault(char, _where(holder if holder is not None else element))
+                found.setdefault(char, where(holder if holder is not None else element))
     if found:
         first = list(found.items())[:12]
         named = [f"{c} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}) in {w}" for c, w in first]
@@ -448,7 +448,7 @@ def report_missing_glyphs(body: Any) -> None:
         warn("no shipped font has %s%s; drawn as empty boxes", ", ".join(named), more)
 
 
-def _where(element: Any) -> str:
+def where(element: Any) -> str:
     """An element by its nearest id, for warnings."""
     node = element
     while node is not None:
